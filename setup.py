@@ -1,0 +1,32 @@
+"""Build of the compiled core ``nasbench_suite._core`` (C++17, pybind11).
+
+Everything else about the package lives in ``pyproject.toml``.
+"""
+import sys
+
+from pybind11.setup_helpers import Pybind11Extension, build_ext
+from setuptools import setup
+
+extra_compile_args = []
+if sys.platform != "win32":
+    extra_compile_args = ["-O3", "-fvisibility=hidden"]
+else:
+    extra_compile_args = ["/O2"]
+
+ext_modules = [
+    Pybind11Extension(
+        "nasbench_suite._core",
+        sources=[
+            "csrc/module.cpp",
+            "csrc/md5.cpp",
+            "csrc/dag.cpp",
+            "csrc/nb101.cpp",
+            "csrc/nb201.cpp",
+        ],
+        include_dirs=["csrc"],
+        cxx_std=17,
+        extra_compile_args=extra_compile_args,
+    ),
+]
+
+setup(ext_modules=ext_modules, cmdclass={"build_ext": build_ext})
