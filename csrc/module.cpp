@@ -1,0 +1,373 @@
+// pybind11 bindings of the private module nasbench_suite._core.
+//
+// Users never import this module: nasbench_suite.spaces.* wrap it, convert
+// user input to the arrays below and document the public API. Conventions
+// of every batch entry point here:
+//   matrices: C-contiguous uint8 (N, V, V) with entries coded 0, 1 or 2
+//             (2 = any value other than 0/1; the facade makes the codes);
+//   labels:   C-contiguous int64 (N, V) in the official NB101 labelling.
+// Batch loops run without the GIL; `threads` > 1 splits the batch.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <optional>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "nb101.hpp"
+#include "nb201.hpp"
+
+namespace py = pybind11;
+using namespace nbs;
+
+namespace {
+
+struct InvalidSpec : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+using U8Array = py::array_t<uint8_t, py::array::c_style>;
+using I64Array = py::array_t<int64_t, py::array::c_style>;
+using U64Array = py::array_t<uint64_t, py::array::c_style>;
+
+struct Batch {
+  ssize_t n = 0, v = 0;
+  const uint8_t* m = nullptr;
+  const int64_t* labels = nullptr;
+  nb101::RawCell cell(ssize_t i) const {
+    return nb101::RawCell{int(v), m + i * v * v, labels + i * v};
+  }
+};
+
+Batch as_batch(const U8Array& matrices, const I64Array& labels) {
+  if (matrices.ndim() != 3 || matrices.shape(1) != matrices.shape(2))
+    throw InvalidSpec("matrices must be an array of shape (N, V, V), got shape " +
+                      py::str(py::tuple(py::cast(std::vector<ssize_t>(
+                                  matrices.shape(), matrices.shape() + matrices.ndim()))))
+                          .cast<std::string>());
+  Batch b;
+  b.n = matrices.shape(0);
+  b.v = matrices.shape(1);
+  if (b.v < 1 || b.v > nb101::kMaxOriginal)
+    throw InvalidSpec("matrices must have between 1 and " + std::to_string(nb101::kMaxOriginal) +
+                      " vertices before pruning, got V = " + std::to_string(b.v));
+  if (labels.ndim() != 2 || labels.shape(0) != b.n || labels.shape(1) != b.v)
+    throw InvalidSpec("labels must have shape (N, V) = (" + std::to_string(b.n) + ", " +
+                      std::to_string(b.v) + ") to match the matrices (one op label per vertex)");
+  b.m = matrices.data();
+  b.labels = labels.data();
+  return b;
+}
+
+// Runs fn(slot, begin, end) over [0, n) split into at most `threads`
+// contiguous ranges (slot = range number, ascending with begin), one thread
+// each, the caller's included. Returns the number of slots used.
+template <typename Fn>
+int parallel_for(ssize_t n, int threads, Fn fn) {
+  int used = std::max(1, std::min<int>(threads, int(std::max<ssize_t>(1, n / 256))));
+  ssize_t chunk = (n + used - 1) / used;
+  std::vector<std::thread> pool;
+  for (int t = 1; t < used; ++t) {
+    ssize_t b = std::min(n, t * chunk), e = std::min(n, (t + 1) * chunk);
+    pool.emplace_back([=] { fn(t, b, e); });
+  }
+  fn(0, ssize_t(0), std::min(n, chunk));
+  for (auto& th : pool) th.join();
+  return used;
+}
+
+// Validates and prunes every cell of the batch, calling body(i, cell) on
+// valid ones; raises InvalidSpec for the first invalid cell (lowest index).
+template <typename Body>
+void for_each_valid(const Batch& b, int threads, Body body) {
+  const size_t slots = size_t(std::max(1, threads));
+  std::vector<ssize_t> first_bad(slots, -1);
+  std::vector<nb101::Check> bad_check(slots);
+  {
+    py::gil_scoped_release release;
+    parallel_for(b.n, threads, [&](int slot, ssize_t begin, ssize_t end) {
+      for (ssize_t i = begin; i < end; ++i) {
+        nb101::Cell c;
+        nb101::Check chk = nb101::check_and_prune(b.cell(i), &c);
+        if (!chk) {
+          first_bad[size_t(slot)] = i;
+          bad_check[size_t(slot)] = chk;
+          return;
+        }
+        body(i, c);
+      }
+    });
+  }
+  ssize_t worst = -1;
+  size_t which = 0;
+  for (size_t s = 0; s < first_bad.size(); ++s)
+    if (first_bad[s] >= 0 && (worst < 0 || first_bad[s] < worst)) {
+      worst = first_bad[s];
+      which = s;
+    }
+  if (worst >= 0)
+    throw InvalidSpec("cell " + std::to_string(worst) + ": " + nb101::describe(bad_check[which], nullptr));
+}
+
+// A pruned cell in 7 slots. output_last=false: vertex i in slot i, padding
+// after the output (m[:n, :n] is the pruned matrix). output_last=true: the
+// output in slot 6 and isolated padding vertices before it, so the arrays
+// are valid input to every batch call again.
+void write_padded(const nb101::Cell& c, uint8_t* m, int8_t* lab, bool output_last) {
+  constexpr int V = nb101::kMaxVertices;
+  std::memset(m, 0, V * V);
+  int slot[V];
+  for (int i = 0; i < c.n; ++i) slot[i] = (output_last && i == c.n - 1) ? V - 1 : i;
+  for (int i = 0; i < V; ++i) lab[i] = int8_t(nb101::kPadLabel);
+  for (int i = 0; i < c.n; ++i) lab[slot[i]] = c.label[i];
+  for (int u = 0; u < c.n; ++u)
+    for (int v = u + 1; v < c.n; ++v) m[slot[u] * V + slot[v]] = (c.out[u] >> v) & 1u;
+}
+
+py::tuple padded_arrays(ssize_t n, const std::vector<nb101::Cell>& cells, bool output_last) {
+  constexpr int V = nb101::kMaxVertices;
+  U8Array m({n, ssize_t(V), ssize_t(V)});
+  py::array_t<int8_t> lab({n, ssize_t(V)});
+  I64Array nv({n});
+  auto* mp = m.mutable_data();
+  auto* lp = lab.mutable_data();
+  auto* np_ = nv.mutable_data();
+  for (ssize_t i = 0; i < n; ++i) {
+    write_padded(cells[size_t(i)], mp + i * V * V, lp + i * V, output_last);
+    np_[i] = cells[size_t(i)].n;
+  }
+  return py::make_tuple(m, lab, nv);
+}
+
+py::tuple full_arrays(const std::vector<nb101::Full>& fs) {
+  constexpr int V = nb101::kMaxVertices;
+  ssize_t n = ssize_t(fs.size());
+  U8Array m({n, ssize_t(V), ssize_t(V)});
+  I64Array lab({n, ssize_t(V)});
+  for (ssize_t i = 0; i < n; ++i) {
+    std::memcpy(m.mutable_data() + i * V * V, fs[size_t(i)].m, V * V);
+    std::memcpy(lab.mutable_data() + i * V, fs[size_t(i)].labels, V * sizeof(int64_t));
+  }
+  return py::make_tuple(m, lab);
+}
+
+nb101::Full as_full(const U8Array& matrix, const I64Array& labels) {
+  constexpr int V = nb101::kMaxVertices;
+  if (matrix.ndim() != 2 || matrix.shape(0) != V || matrix.shape(1) != V || labels.ndim() != 1 ||
+      labels.shape(0) != V)
+    throw InvalidSpec("expected a 7x7 matrix and 7 labels (the facade pads smaller cells)");
+  nb101::Full f;
+  std::memcpy(f.m, matrix.data(), V * V);
+  std::memcpy(f.labels, labels.data(), V * sizeof(int64_t));
+  return f;
+}
+
+const uint8_t* nb201_codes(const U8Array& codes, ssize_t* n) {
+  if (codes.ndim() != 2 || codes.shape(1) != nb201::kNumEdges)
+    throw InvalidSpec("NB201 op codes must have shape (N, 6)");
+  const uint8_t* p = codes.data();
+  for (ssize_t i = 0; i < codes.shape(0) * nb201::kNumEdges; ++i)
+    if (p[i] >= nb201::kNumOps)
+      throw InvalidSpec("cell " + std::to_string(i / nb201::kNumEdges) + ": op code " +
+                        std::to_string(p[i]) + " on edge " + std::to_string(i % nb201::kNumEdges) +
+                        " is not in 0..4");
+  *n = codes.shape(0);
+  return p;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "Private compiled core of nasbench_suite; use nasbench_suite.spaces instead.";
+  py::register_exception<InvalidSpec>(m, "InvalidSpecError", PyExc_ValueError);
+
+  // ---------------------------------------------------------------- NB101
+  m.def(
+      "nb101_prune_one",
+      [](const U8Array& matrix, const I64Array& labels, std::optional<std::vector<std::string>> names) {
+        if (matrix.ndim() != 2 || matrix.shape(0) != matrix.shape(1))
+          throw InvalidSpec("matrix must be square (V x V), got shape " +
+                            py::str(py::tuple(py::cast(std::vector<ssize_t>(
+                                        matrix.shape(), matrix.shape() + matrix.ndim()))))
+                                .cast<std::string>());
+        ssize_t v = matrix.shape(0);
+        if (v < 1) throw InvalidSpec("matrix must have at least one vertex");
+        if (v > nb101::kMaxOriginal)
+          throw InvalidSpec("matrix has " + std::to_string(v) + " vertices; at most " +
+                            std::to_string(nb101::kMaxOriginal) + " are accepted before pruning (" +
+                            std::to_string(nb101::kMaxVertices) + " after)");
+        if (labels.ndim() != 1 || labels.shape(0) != v)
+          throw InvalidSpec("ops length mismatch: " + std::to_string(labels.size()) + " ops for a " +
+                            std::to_string(v) + "x" + std::to_string(v) + " matrix (one op per vertex)");
+        nb101::Cell c;
+        nb101::Check chk = nb101::check_and_prune(nb101::RawCell{int(v), matrix.data(), labels.data()}, &c);
+        if (!chk) throw InvalidSpec(nb101::describe(chk, names ? &*names : nullptr));
+        U8Array pm({ssize_t(c.n), ssize_t(c.n)});
+        py::array_t<int8_t> pl({ssize_t(c.n)});
+        for (int u = 0; u < c.n; ++u) {
+          pl.mutable_data()[u] = c.label[u];
+          for (int w = 0; w < c.n; ++w) pm.mutable_data()[u * c.n + w] = (c.out[u] >> w) & 1u;
+        }
+        return py::make_tuple(pm, pl);
+      },
+      py::arg("matrix"), py::arg("labels"), py::arg("names") = py::none());
+
+  m.def("nb101_is_valid", [](const U8Array& matrices, const I64Array& labels) {
+    Batch b = as_batch(matrices, labels);
+    py::array_t<bool> ok({b.n});
+    bool* p = ok.mutable_data();
+    {
+      py::gil_scoped_release release;
+      for (ssize_t i = 0; i < b.n; ++i) p[i] = bool(nb101::check_and_prune(b.cell(i), nullptr));
+    }
+    return ok;
+  });
+
+  m.def(
+      "nb101_prune",
+      [](const U8Array& matrices, const I64Array& labels, bool output_last) {
+        Batch b = as_batch(matrices, labels);
+        std::vector<nb101::Cell> cells(size_t(b.n));
+        for_each_valid(b, 1, [&](ssize_t i, const nb101::Cell& c) { cells[size_t(i)] = c; });
+        return padded_arrays(b.n, cells, output_last);
+      },
+      py::arg("matrices"), py::arg("labels"), py::arg("output_last") = false);
+
+  m.def(
+      "nb101_hash",
+      [](const U8Array& matrices, const I64Array& labels, int threads) {
+        Batch b = as_batch(matrices, labels);
+        py::array out(py::dtype("S32"), std::vector<ssize_t>{b.n});
+        char* p = static_cast<char*>(out.mutable_data());
+        for_each_valid(b, threads, [&](ssize_t i, const nb101::Cell& c) {
+          to_hex(nb101::hash(c), p + 32 * i);
+        });
+        return out;
+      },
+      py::arg("matrices"), py::arg("labels"), py::arg("threads") = 1);
+
+  m.def(
+      "nb101_canonical",
+      [](const U8Array& matrices, const I64Array& labels, int threads) {
+        Batch b = as_batch(matrices, labels);
+        U64Array out({b.n});
+        uint64_t* p = out.mutable_data();
+        for_each_valid(b, threads, [&](ssize_t i, const nb101::Cell& c) { p[i] = nb101::canonical_key(c); });
+        return out;
+      },
+      py::arg("matrices"), py::arg("labels"), py::arg("threads") = 1);
+
+  m.def("nb101_decode", [](const U64Array& keys, bool output_last) {
+    std::vector<nb101::Cell> cells(size_t(keys.size()));
+    const uint64_t* k = keys.data();
+    for (ssize_t i = 0; i < keys.size(); ++i) {
+      int n = int(k[i] >> 60);
+      if (n < 2 || n > nb101::kMaxVertices)
+        throw InvalidSpec("key " + std::to_string(i) + " is not an NB101 canonical key");
+      cells[size_t(i)] = nb101::from_key(k[i]);
+    }
+    return padded_arrays(keys.size(), cells, output_last);
+  }, py::arg("keys"), py::arg("output_last") = false);
+
+  m.def("nb101_encode_adjacency", [](const U8Array& matrices, const I64Array& labels) {
+    Batch b = as_batch(matrices, labels);
+    py::array_t<float> out({b.n, ssize_t(nb101::kAdjacencyFeatures)});
+    float* p = out.mutable_data();
+    for_each_valid(b, 1, [&](ssize_t i, const nb101::Cell& c) {
+      nb101::encode_adjacency(c, p + i * nb101::kAdjacencyFeatures);
+    });
+    return out;
+  });
+
+  m.def("nb101_encode_path", [](const U8Array& matrices, const I64Array& labels) {
+    Batch b = as_batch(matrices, labels);
+    py::array_t<float> out({b.n, ssize_t(nb101::kPathFeatures)});
+    float* p = out.mutable_data();
+    for_each_valid(b, 1, [&](ssize_t i, const nb101::Cell& c) {
+      nb101::encode_path(c, p + i * nb101::kPathFeatures);
+    });
+    return out;
+  });
+
+  m.def(
+      "nb101_enumerate",
+      [](int max_vertices, int max_edges) {
+        if (max_vertices < 2 || max_vertices > nb101::kMaxVertices)
+          throw InvalidSpec("max_vertices must be in 2..7");
+        if (max_edges < 1 || max_edges > 21) throw InvalidSpec("max_edges must be in 1..21");
+        nb101::Enumeration e;
+        {
+          py::gil_scoped_release release;
+          e = nb101::enumerate_space(max_vertices, max_edges);
+        }
+        U64Array keys({ssize_t(e.keys.size())});
+        std::memcpy(keys.mutable_data(), e.keys.data(), e.keys.size() * sizeof(uint64_t));
+        py::dict cand, uniq;
+        for (int n = 2; n <= max_vertices; ++n) {
+          cand[py::int_(n)] = e.candidates[n];
+          uniq[py::int_(n)] = e.unique[n];
+        }
+        return py::make_tuple(keys, cand, uniq);
+      },
+      py::arg("max_vertices") = nb101::kMaxVertices, py::arg("max_edges") = nb101::kMaxEdges);
+
+  m.def("nb101_sample", [](uint64_t seed, ssize_t count) {
+    if (count < 0) throw InvalidSpec("count must be >= 0");
+    std::vector<nb101::Full> fs(static_cast<size_t>(count));
+    {
+      py::gil_scoped_release release;
+      Rng rng(seed);
+      for (auto& f : fs) f = nb101::sample(rng);
+    }
+    return full_arrays(fs);
+  });
+
+  m.def("nb101_mutate", [](const U8Array& matrix, const I64Array& labels, uint64_t seed, double rate) {
+    nb101::Full parent = as_full(matrix, labels);
+    if (!nb101::check_and_prune(parent.raw(), nullptr)) throw InvalidSpec("parent cell is invalid");
+    if (!(rate > 0.0 && rate <= 7.0))
+      throw InvalidSpec("mutation_rate must be in (0, 7] (edge flip probability rate/7), got " + std::to_string(rate));
+    Rng rng(seed);
+    return full_arrays({nb101::mutate(parent, rate, rng)});
+  });
+
+  m.def("nb101_neighbours", [](const U8Array& matrix, const I64Array& labels) {
+    nb101::Full parent = as_full(matrix, labels);
+    if (!nb101::check_and_prune(parent.raw(), nullptr)) throw InvalidSpec("parent cell is invalid");
+    return full_arrays(nb101::neighbours(parent));
+  });
+
+  // ---------------------------------------------------------------- NB201
+  m.def("nb201_canonical", [](const U8Array& codes) {
+    ssize_t n = 0;
+    const uint8_t* p = nb201_codes(codes, &n);
+    U64Array keys({n});
+    py::array_t<bool> conn({n});
+    {
+      py::gil_scoped_release release;
+      for (ssize_t i = 0; i < n; ++i) {
+        keys.mutable_data()[i] = nb201::canonical_key(p + i * nb201::kNumEdges);
+        conn.mutable_data()[i] = nb201::connected(p + i * nb201::kNumEdges);
+      }
+    }
+    return py::make_tuple(keys, conn);
+  });
+
+  m.def("nb201_encode_path", [](const U8Array& codes) {
+    ssize_t n = 0;
+    const uint8_t* p = nb201_codes(codes, &n);
+    py::array_t<float> out({n, ssize_t(nb201::kPathFeatures)});
+    for (ssize_t i = 0; i < n; ++i)
+      nb201::encode_path(p + i * nb201::kNumEdges, out.mutable_data() + i * nb201::kPathFeatures);
+    return out;
+  });
+
+  m.attr("NB101_ADJACENCY_FEATURES") = nb101::kAdjacencyFeatures;
+  m.attr("NB101_PATH_FEATURES") = nb101::kPathFeatures;
+  m.attr("NB201_PATH_FEATURES") = nb201::kPathFeatures;
+}

@@ -1,0 +1,434 @@
+#include "nb101.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace nbs {
+namespace nb101 {
+namespace {
+
+const char* const kOpNames[kNumOps] = {"conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3"};
+
+inline bool known_interior(int64_t l) { return l >= 0 && l < kNumOps; }
+
+// Writes a small integer as Python's str() would.
+inline char* put_int(char* p, int v) {
+  if (v < 0) {
+    *p++ = '-';
+    v = -v;
+  }
+  if (v >= 10) *p++ = char('0' + v / 10);
+  *p++ = char('0' + v % 10);
+  return p;
+}
+
+// Vertex order by digest; byte order of raw digests equals the order of
+// their lowercase hex strings, which is what the official code sorts.
+inline void sort_by_digest(const Digest* h, int n, int* order) {
+  for (int i = 0; i < n; ++i) order[i] = i;
+  std::sort(order, order + n,
+            [&](int a, int b) { return std::memcmp(h[a].bytes, h[b].bytes, 16) < 0; });
+}
+
+// NB101 labels to 0..7 for canonical keys (input and output get their own).
+inline uint8_t key_label(int8_t l) { return uint8_t(l + 2); }
+inline int8_t from_key_label(uint8_t k) { return int8_t(int(k) - 2); }
+
+SmallDag to_dag(const Cell& c) {
+  SmallDag g;
+  g.n = c.n;
+  for (int i = 0; i < c.n; ++i) {
+    g.out[i] = c.out[i];
+    g.label[i] = key_label(c.label[i]);
+  }
+  return g;
+}
+
+}  // namespace
+
+Check check_and_prune(const RawCell& raw, Cell* out) {
+  Check c;
+  const int V = raw.v;
+  uint32_t adj[kMaxOriginal] = {0};
+  // Official order: upper-triangular first (ModelSpec.__init__), then our
+  // 0/1 rule (the official code silently accepts any truthy value).
+  int bad01_r = -1, bad01_c = -1;
+  for (int r = 0; r < V; ++r) {
+    const uint8_t* row = raw.m + size_t(r) * V;
+    for (int col = 0; col < V; ++col) {
+      uint8_t x = row[col];
+      if (!x) continue;
+      if (col <= r) {
+        c.rule = Rule::kNotUpperTriangular;
+        c.row = r;
+        c.col = col;
+        return c;
+      }
+      if (x != 1) {
+        if (bad01_r < 0) {
+          bad01_r = r;
+          bad01_c = col;
+        }
+        continue;
+      }
+      adj[r] |= 1u << col;
+    }
+  }
+  if (bad01_r >= 0) {
+    c.rule = Rule::kNotZeroOne;
+    c.row = bad01_r;
+    c.col = bad01_c;
+    return c;
+  }
+  // Prune: keep vertices reachable from input and reaching output.
+  uint32_t fwd = 1u, bwd = 1u << (V - 1);
+  for (int u = 0; u < V; ++u)
+    if (fwd >> u & 1u) fwd |= adj[u];
+  for (int u = V - 1; u >= 0; --u)
+    if (adj[u] & bwd) bwd |= 1u << u;
+  if (!(fwd >> (V - 1) & 1u)) {
+    c.rule = Rule::kDisconnected;
+    return c;
+  }
+  const uint32_t keep = fwd & bwd;
+  const int n = __builtin_popcount(keep);
+  if (n > kMaxVertices) {
+    c.rule = Rule::kTooManyVertices;
+    c.count = n;
+    return c;
+  }
+  int newidx[kMaxOriginal], oldidx[kMaxVertices];
+  for (int u = 0, k = 0; u < V; ++u)
+    if (keep >> u & 1u) {
+      newidx[u] = k;
+      oldidx[k++] = u;
+    }
+  Cell p;
+  p.n = n;
+  int edges = 0;
+  for (int i = 0; i < n; ++i) {
+    uint32_t m = adj[oldidx[i]] & keep;
+    edges += __builtin_popcount(m);
+    uint8_t row = 0;
+    while (m) {
+      int v = __builtin_ctz(m);
+      m &= m - 1;
+      row |= uint8_t(1u << newidx[v]);
+    }
+    p.out[i] = row;
+  }
+  if (edges > kMaxEdges) {
+    c.rule = Rule::kTooManyEdges;
+    c.count = edges;
+    return c;
+  }
+  if (raw.labels[oldidx[0]] != kLabelInput) {
+    c.rule = Rule::kFirstNotInput;
+    c.row = oldidx[0];
+    c.label = raw.labels[oldidx[0]];
+    return c;
+  }
+  if (raw.labels[oldidx[n - 1]] != kLabelOutput) {
+    c.rule = Rule::kLastNotOutput;
+    c.row = oldidx[n - 1];
+    c.label = raw.labels[oldidx[n - 1]];
+    return c;
+  }
+  for (int i = 1; i < n - 1; ++i) {
+    int64_t l = raw.labels[oldidx[i]];
+    if (!known_interior(l)) {
+      c.rule = Rule::kUnknownOp;
+      c.row = oldidx[i];
+      c.label = l;
+      return c;
+    }
+  }
+  for (int i = 0; i < n; ++i) p.label[i] = int8_t(raw.labels[oldidx[i]]);
+  if (out) *out = p;
+  return c;
+}
+
+std::string describe(const Check& c, const std::vector<std::string>* names) {
+  auto op = [&](int vertex, int64_t label) {
+    if (names && vertex >= 0 && vertex < int(names->size())) return "'" + (*names)[vertex] + "'";
+    switch (label) {
+      case kLabelInput: return std::string("'input' (label -1)");
+      case kLabelOutput: return std::string("'output' (label -2)");
+      default:
+        if (known_interior(label)) return "'" + std::string(kOpNames[label]) + "' (label " + std::to_string(label) + ")";
+        return "label " + std::to_string(label);
+    }
+  };
+  switch (c.rule) {
+    case Rule::kOk: return "valid";
+    case Rule::kNotUpperTriangular:
+      return "matrix is not strictly upper triangular: entry [" + std::to_string(c.row) + ", " +
+             std::to_string(c.col) +
+             "] is nonzero (edges must go from a lower to a higher vertex index; the diagonal must be 0)";
+    case Rule::kNotZeroOne:
+      return "matrix entries must be 0 or 1: entry [" + std::to_string(c.row) + ", " +
+             std::to_string(c.col) + "] is neither";
+    case Rule::kDisconnected:
+      return "input is disconnected from output: no path from vertex 0 to the last vertex";
+    case Rule::kTooManyVertices:
+      return "too many vertices: " + std::to_string(c.count) + " after pruning (at most " +
+             std::to_string(kMaxVertices) + ")";
+    case Rule::kTooManyEdges:
+      return "too many edges: " + std::to_string(c.count) + " after pruning (at most " +
+             std::to_string(kMaxEdges) + ")";
+    case Rule::kFirstNotInput:
+      return "first op must be 'input', got " + op(c.row, c.label);
+    case Rule::kLastNotOutput:
+      return "last op must be 'output', got " + op(c.row, c.label);
+    case Rule::kUnknownOp:
+      return "unknown op " + op(c.row, c.label) + " at vertex " + std::to_string(c.row) +
+             " (interior ops: 'conv3x3-bn-relu' = 0, 'conv1x1-bn-relu' = 1, 'maxpool3x3' = 2)";
+  }
+  return "invalid cell";
+}
+
+Digest hash(const Cell& c) {
+  const int n = c.n;
+  uint8_t in[kMaxVertices] = {0};
+  for (int u = 0; u < n; ++u)
+    for (int v = u + 1; v < n; ++v)
+      if (c.out[u] >> v & 1u) in[v] |= uint8_t(1u << u);
+
+  Digest h[kMaxVertices], next[kMaxVertices];
+  char buf[kMaxVertices * 32 * 2 + 64];
+  for (int v = 0; v < n; ++v) {
+    // str((out_degree, in_degree, label)) with Python ints
+    char* p = buf;
+    *p++ = '(';
+    p = put_int(p, __builtin_popcount(c.out[v]));
+    *p++ = ',';
+    *p++ = ' ';
+    p = put_int(p, __builtin_popcount(in[v]));
+    *p++ = ',';
+    *p++ = ' ';
+    p = put_int(p, c.label[v]);
+    *p++ = ')';
+    h[v] = md5(reinterpret_cast<const uint8_t*>(buf), size_t(p - buf));
+  }
+  char hex[kMaxVertices][32];
+  int order[kMaxVertices];
+  for (int round = 0; round < n; ++round) {
+    for (int v = 0; v < n; ++v) to_hex(h[v], hex[v]);
+    sort_by_digest(h, n, order);
+    for (int v = 0; v < n; ++v) {
+      char* p = buf;
+      for (int k = 0; k < n; ++k) {
+        int u = order[k];
+        if (in[v] >> u & 1u) {
+          std::memcpy(p, hex[u], 32);
+          p += 32;
+        }
+      }
+      *p++ = '|';
+      for (int k = 0; k < n; ++k) {
+        int u = order[k];
+        if (c.out[v] >> u & 1u) {
+          std::memcpy(p, hex[u], 32);
+          p += 32;
+        }
+      }
+      *p++ = '|';
+      std::memcpy(p, hex[v], 32);
+      p += 32;
+      next[v] = md5(reinterpret_cast<const uint8_t*>(buf), size_t(p - buf));
+    }
+    std::memcpy(h, next, sizeof(Digest) * n);
+  }
+  // str(sorted(hashes)): "['d0', 'd1', ...]"
+  sort_by_digest(h, n, order);
+  char* p = buf;
+  *p++ = '[';
+  for (int k = 0; k < n; ++k) {
+    if (k) {
+      *p++ = ',';
+      *p++ = ' ';
+    }
+    *p++ = '\'';
+    to_hex(h[order[k]], p);
+    p += 32;
+    *p++ = '\'';
+  }
+  *p++ = ']';
+  return md5(reinterpret_cast<const uint8_t*>(buf), size_t(p - buf));
+}
+
+uint64_t canonical_key(const Cell& c) { return nbs::canonical_key(to_dag(c)); }
+
+Cell from_key(uint64_t key) {
+  SmallDag g = decode_key(key);
+  Cell c;
+  c.n = g.n;
+  for (int i = 0; i < g.n; ++i) {
+    c.out[i] = uint8_t(g.out[i]);
+    c.label[i] = from_key_label(g.label[i]);
+  }
+  return c;
+}
+
+void encode_adjacency(const Cell& c, float* out) {
+  // The pruned cell in 7 slots, output in the last one (as in BANANAS/NASLib
+  // "adjacency" encodings): 21 upper-triangular entries, then one-hot ops of
+  // the five interior slots (empty slots all zero).
+  std::fill(out, out + kAdjacencyFeatures, 0.0f);
+  int slot[kMaxVertices];
+  for (int i = 0; i < c.n; ++i) slot[i] = (i == c.n - 1) ? kMaxVertices - 1 : i;
+  for (int u = 0; u < c.n; ++u)
+    for (int v = u + 1; v < c.n; ++v)
+      if (c.out[u] >> v & 1u) {
+        int i = slot[u], j = slot[v];
+        out[i * (2 * kMaxVertices - i - 1) / 2 + (j - i - 1)] = 1.0f;
+      }
+  for (int i = 1; i < c.n - 1; ++i) out[21 + (slot[i] - 1) * kNumOps + c.label[i]] = 1.0f;
+}
+
+void encode_path(const Cell& c, float* out) {
+  // BANANAS path encoding (White et al., AAAI 2021): a path from input to
+  // output through interior ops o_0..o_{k-1} sets feature sum_i 3^i (o_i + 1).
+  std::fill(out, out + kPathFeatures, 0.0f);
+  // Depth-first over (vertex, index, power) states.
+  struct State {
+    int v, index, power;
+  };
+  State stack[64];
+  int top = 0;
+  stack[top++] = {0, 0, 1};
+  while (top) {
+    State s = stack[--top];
+    uint8_t m = c.out[s.v];
+    while (m) {
+      int w = __builtin_ctz(m);
+      m &= m - 1;
+      if (w == c.n - 1) {
+        out[s.index] = 1.0f;
+      } else {
+        stack[top++] = {w, s.index + s.power * (c.label[w] + 1), s.power * kNumOps};
+      }
+    }
+  }
+}
+
+Enumeration enumerate_space(int max_vertices, int max_edges) {
+  Enumeration e;
+  for (int n = 2; n <= max_vertices; ++n) {
+    const int pairs = n * (n - 1) / 2;
+    std::vector<uint64_t> keys;
+    int pi[28], pj[28];
+    for (int i = 0, k = 0; i < n; ++i)
+      for (int j = i + 1; j < n; ++j, ++k) {
+        pi[k] = i;
+        pj[k] = j;
+      }
+    int interior = n - 2, nlab = 1;
+    for (int i = 0; i < interior; ++i) nlab *= kNumOps;
+    for (uint32_t bits = 0; bits < (1u << pairs); ++bits) {
+      if (__builtin_popcount(bits) > max_edges) continue;
+      Cell c;
+      c.n = n;
+      uint8_t in[kMaxVertices] = {0};
+      for (int k = 0; k < pairs; ++k)
+        if (bits >> k & 1u) {
+          c.out[pi[k]] |= uint8_t(1u << pj[k]);
+          in[pj[k]] |= uint8_t(1u << pi[k]);
+        }
+      // Official is_full_dag: every vertex but the output has an out-edge and
+      // every vertex but the input an in-edge, i.e. nothing is pruned away.
+      bool full = true;
+      for (int v = 0; v < n && full; ++v) {
+        if (v < n - 1 && !c.out[v]) full = false;
+        if (v > 0 && !in[v]) full = false;
+      }
+      if (!full) continue;
+      c.label[0] = kLabelInput;
+      c.label[n - 1] = kLabelOutput;
+      for (int lab = 0; lab < nlab; ++lab) {
+        int x = lab;
+        for (int i = 1; i <= interior; ++i) {
+          c.label[i] = int8_t(x % kNumOps);
+          x /= kNumOps;
+        }
+        keys.push_back(canonical_key(c));
+      }
+    }
+    e.candidates[n] = int64_t(keys.size());
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    e.unique[n] = int64_t(keys.size());
+    e.keys.insert(e.keys.end(), keys.begin(), keys.end());
+  }
+  return e;
+}
+
+Full sample(Rng& rng) {
+  Full f;
+  while (true) {
+    uint64_t bits = rng.next();
+    std::memset(f.m, 0, sizeof f.m);
+    int k = 0;
+    for (int i = 0; i < kMaxVertices; ++i)
+      for (int j = i + 1; j < kMaxVertices; ++j, ++k) f.m[i * kMaxVertices + j] = uint8_t(bits >> k & 1u);
+    f.labels[0] = kLabelInput;
+    f.labels[kMaxVertices - 1] = kLabelOutput;
+    for (int i = 1; i < kMaxVertices - 1; ++i) f.labels[i] = rng.below(kNumOps);
+    if (check_and_prune(f.raw(), nullptr)) return f;
+  }
+}
+
+Full mutate(const Full& parent, double mutation_rate, Rng& rng) {
+  const double edge_p = mutation_rate / kMaxVertices;       // NUM_VERTICES
+  const double op_p = mutation_rate / (kMaxVertices - 2);   // OP_SPOTS
+  while (true) {
+    Full f = parent;
+    for (int i = 0; i < kMaxVertices - 1; ++i)
+      for (int j = i + 1; j < kMaxVertices; ++j)
+        if (rng.uniform() < edge_p) f.m[i * kMaxVertices + j] ^= 1u;
+    for (int i = 1; i < kMaxVertices - 1; ++i) {
+      if (rng.uniform() < op_p) {
+        int64_t cur = f.labels[i];
+        if (known_interior(cur)) {
+          int64_t other = int64_t(rng.below(kNumOps - 1));
+          f.labels[i] = other >= cur ? other + 1 : other;
+        } else {
+          f.labels[i] = int64_t(rng.below(kNumOps));
+        }
+      }
+    }
+    if (check_and_prune(f.raw(), nullptr)) return f;
+  }
+}
+
+std::vector<Full> neighbours(const Full& parent) {
+  std::vector<Full> result;
+  Cell pc;
+  if (!check_and_prune(parent.raw(), &pc)) return result;
+  std::vector<uint64_t> seen{canonical_key(pc)};
+  auto consider = [&](const Full& f) {
+    Cell c;
+    if (!check_and_prune(f.raw(), &c)) return;
+    uint64_t k = canonical_key(c);
+    if (std::find(seen.begin(), seen.end(), k) != seen.end()) return;
+    seen.push_back(k);
+    result.push_back(f);
+  };
+  for (int i = 0; i < kMaxVertices - 1; ++i)
+    for (int j = i + 1; j < kMaxVertices; ++j) {
+      Full f = parent;
+      f.m[i * kMaxVertices + j] ^= 1u;
+      consider(f);
+    }
+  for (int i = 1; i < kMaxVertices - 1; ++i)
+    for (int op = 0; op < kNumOps; ++op) {
+      if (parent.labels[i] == op) continue;
+      Full f = parent;
+      f.labels[i] = op;
+      consider(f);
+    }
+  return result;
+}
+
+}  // namespace nb101
+}  // namespace nbs

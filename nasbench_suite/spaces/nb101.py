@@ -1,0 +1,378 @@
+"""NAS-Bench-101 cells (Ying et al., "NAS-Bench-101: Towards Reproducible
+Neural Architecture Search", ICML 2019; google-research/nasbench).
+
+A cell is a DAG on at most 7 vertices given as a strictly upper-triangular 0/1
+adjacency matrix and one op per vertex: ``input`` first, ``output`` last,
+interior ops from :data:`OPS`. Validation, pruning, the official module hash,
+exact canonical forms, enumeration, sampling, mutation and encodings run in
+the compiled core; batch functions take numpy arrays in the official labelling
+(-1 input, 0/1/2 interior op index, -2 output).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .. import _core
+from .._errors import InvalidSpecError
+from ._arrays import int_labels, matrix_codes, seed_from
+
+INPUT = "input"
+OUTPUT = "output"
+# Interior ops in the official order; their index is the hash label
+# (nasbench/lib/config.py: available_ops).
+OPS = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
+LABEL_INPUT = -1
+LABEL_OUTPUT = -2
+PAD_LABEL = -3
+MAX_VERTICES = 7  # module_vertices
+MAX_EDGES = 9  # max_edges
+ADJACENCY_ENCODING_SIZE = _core.NB101_ADJACENCY_FEATURES
+PATH_ENCODING_SIZE = _core.NB101_PATH_FEATURES
+
+_LABEL_OF = {INPUT: LABEL_INPUT, OUTPUT: LABEL_OUTPUT, **{op: i for i, op in enumerate(OPS)}}
+_NAME_OF = {v: k for k, v in _LABEL_OF.items()}
+_UNKNOWN = 99  # label for an op name the space does not know
+
+__all__ = [
+    "Cell", "Enumeration", "InvalidSpecError", "OPS", "INPUT", "OUTPUT",
+    "canonical_many", "decode_canonical", "encode", "encode_adjacency_many",
+    "encode_path_many", "enumerate_space", "hash_many", "is_valid", "is_valid_many",
+    "mutate", "neighbours", "one_change", "prune", "prune_many", "sample", "sample_many",
+]
+
+
+def _labels_of(ops: Sequence[str]) -> np.ndarray:
+    if isinstance(ops, str):
+        raise InvalidSpecError("ops must be a sequence of op names, not one string")
+    return np.array([_LABEL_OF.get(op, _UNKNOWN) for op in ops], dtype=np.int64)
+
+
+def _names_of(labels: Iterable[int]) -> tuple[str, ...]:
+    return tuple(_NAME_OF.get(int(label), f"<label {int(label)}>") for label in labels)
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
+class Cell:
+    """A valid NAS-Bench-101 cell.
+
+    ``Cell(matrix, ops)`` validates with the official rules and prunes the
+    vertices that lie on no input-to-output path; invalid input raises
+    :class:`~nasbench_suite.InvalidSpecError` naming the rule broken. The
+    original matrix and ops are kept (mutation acts on them, as in the
+    official notebook); identity, hashing and encodings use the pruned cell.
+    """
+
+    __slots__ = ("_matrix", "_ops", "_pm", "_pl", "_key")
+
+    def __init__(self, matrix, ops: Sequence[str]):
+        codes = matrix_codes(matrix)
+        names = [str(op) for op in ops] if not isinstance(ops, str) else None
+        labels = _labels_of(ops)
+        self._init(codes, labels, names)
+
+    def _init(self, codes: np.ndarray, labels: np.ndarray, names) -> None:
+        self._pm, self._pl = _core.nb101_prune_one(codes, labels, names)
+        self._matrix = _readonly(codes.copy())
+        self._ops = tuple(names) if names is not None else _names_of(labels)
+        _readonly(self._pm)
+        _readonly(self._pl)
+        self._key: int | None = None
+
+    @classmethod
+    def from_labels(cls, matrix, labels) -> "Cell":
+        """A cell from integer labels (-1 input, 0/1/2 interior op, -2 output)."""
+        cell = cls.__new__(cls)
+        lab = int_labels(labels, "labels")
+        cell._init(matrix_codes(matrix), lab, None)
+        return cell
+
+    # ---- views
+    @property
+    def matrix(self) -> np.ndarray:
+        """The adjacency matrix as given (uint8, read-only)."""
+        return self._matrix
+
+    @property
+    def ops(self) -> tuple[str, ...]:
+        """The ops as given."""
+        return self._ops
+
+    @property
+    def pruned_matrix(self) -> np.ndarray:
+        return self._pm
+
+    @property
+    def pruned_ops(self) -> tuple[str, ...]:
+        return _names_of(self._pl)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Pruned op labels (int8): -1 input, 0/1/2 interior, -2 output."""
+        return self._pl
+
+    @property
+    def num_vertices(self) -> int:
+        return int(self._pm.shape[0])
+
+    @property
+    def num_edges(self) -> int:
+        return int(self._pm.sum())
+
+    # ---- identity
+    def hash(self) -> str:
+        """The official NAS-Bench-101 module hash (32 lowercase hex chars)."""
+        return str(hash_many(self._pm[None], self._pl[None].astype(np.int64))[0])
+
+    def canonical_key(self) -> int:
+        """Exact canonical form as an int: equal iff the pruned cells are isomorphic."""
+        if self._key is None:
+            self._key = int(_core.nb101_canonical(self._pm[None], self._pl[None].astype(np.int64), 1)[0])
+        return self._key
+
+    def canonical(self) -> "Cell":
+        """The canonical representative of this cell's isomorphism class."""
+        m, lab, nv = decode_canonical(np.array([self.canonical_key()], dtype=np.uint64))
+        n = int(nv[0])
+        return Cell.from_labels(m[0, :n, :n], lab[0, :n])
+
+    def is_isomorphic(self, other: "Cell") -> bool:
+        return self.canonical_key() == other.canonical_key()
+
+    def to_dict(self) -> dict:
+        """The pruned cell as ``{"matrix": [[...]], "ops": [...]}``."""
+        return {"matrix": self._pm.tolist(), "ops": list(self.pruned_ops)}
+
+    def _full(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """The original as 7x7 codes + labels (padding appended later)."""
+        return self._matrix, np.array([_LABEL_OF.get(o, _UNKNOWN) for o in self._ops]), len(self._ops)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Cell):
+            return NotImplemented
+        return np.array_equal(self._pm, other._pm) and np.array_equal(self._pl, other._pl)
+
+    def __hash__(self) -> int:
+        return hash((self._pm.tobytes(), self._pl.tobytes()))
+
+    def __repr__(self) -> str:
+        return f"nb101.Cell(matrix={self._pm.tolist()}, ops={list(self.pruned_ops)})"
+
+
+def is_valid(matrix, ops: Sequence[str]) -> bool:
+    """Whether ``(matrix, ops)`` is a valid cell under the official rules."""
+    try:
+        Cell(matrix, ops)
+    except InvalidSpecError:
+        return False
+    return True
+
+
+def prune(matrix, ops: Sequence[str]) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The pruned ``(matrix, ops)``; raises InvalidSpecError for invalid cells."""
+    cell = Cell(matrix, ops)
+    return cell.pruned_matrix, cell.pruned_ops
+
+
+# ---------------------------------------------------------------- batch API
+def _batch(matrices, labels) -> tuple[np.ndarray, np.ndarray]:
+    return matrix_codes(matrices, "matrices"), int_labels(labels, "labels")
+
+
+def _threads(threads: int | None) -> int:
+    if threads is None:
+        import os
+
+        return os.cpu_count() or 1
+    if int(threads) < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    return int(threads)
+
+
+def hash_many(matrices, labels, threads: int | None = 1) -> np.ndarray:
+    """Official module hashes of N cells: (N, V, V) 0/1 matrices and (N, V)
+    integer labels in, an array of N 32-character hex strings out.
+
+    Raises InvalidSpecError naming the index of the first invalid cell.
+    ``threads=None`` uses every core.
+    """
+    raw = _core.nb101_hash(*_batch(matrices, labels), _threads(threads))
+    return raw.astype("U32")
+
+
+def canonical_many(matrices, labels, threads: int | None = 1) -> np.ndarray:
+    """Exact canonical keys (uint64) of N cells; equal iff isomorphic."""
+    return _core.nb101_canonical(*_batch(matrices, labels), _threads(threads))
+
+
+_LAYOUTS = {"end": False, "output-last": True}
+
+
+def _layout(layout: str) -> bool:
+    if layout not in _LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; use 'end' or 'output-last'")
+    return _LAYOUTS[layout]
+
+
+def prune_many(matrices, labels, layout: str = "end") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pruned cells as ``(matrices (N,7,7) uint8, labels (N,7) int8, num_vertices (N,))``.
+
+    ``layout="end"``: vertex i in slot i and padding after the output, so
+    ``matrices[k, :n, :n]`` is cell k's pruned matrix (padding: zero rows and
+    columns, :data:`PAD_LABEL`). ``layout="output-last"``: the output in slot 6
+    and isolated padding vertices before it, so the arrays can be passed to
+    every batch function again.
+    """
+    return _core.nb101_prune(*_batch(matrices, labels), _layout(layout))
+
+
+def is_valid_many(matrices, labels) -> np.ndarray:
+    """Validity of N cells as a bool array (never raises for an invalid cell)."""
+    return _core.nb101_is_valid(*_batch(matrices, labels))
+
+
+def decode_canonical(keys, layout: str = "end") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Canonical representatives of keys, padded like :func:`prune_many`."""
+    return _core.nb101_decode(np.ascontiguousarray(keys, dtype=np.uint64), _layout(layout))
+
+
+def encode_adjacency_many(matrices, labels) -> np.ndarray:
+    """Adjacency + one-hot op encoding (N, 36) float32 of the pruned cells, in
+    7 slots with the output last: 21 upper-triangular entries, then 5 x 3 one-hot ops."""
+    return _core.nb101_encode_adjacency(*_batch(matrices, labels))
+
+
+def encode_path_many(matrices, labels) -> np.ndarray:
+    """BANANAS path encoding (White et al., AAAI 2021), (N, 364) float32: one
+    feature per input-to-output sequence of interior ops."""
+    return _core.nb101_encode_path(*_batch(matrices, labels))
+
+
+def _stack(cells: Sequence[Cell]) -> tuple[np.ndarray, np.ndarray]:
+    """Pruned cells in the "output-last" layout (valid batch input)."""
+    m = np.zeros((len(cells), MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
+    lab = np.full((len(cells), MAX_VERTICES), PAD_LABEL, dtype=np.int64)
+    for i, c in enumerate(cells):
+        slots = list(range(c.num_vertices - 1)) + [MAX_VERTICES - 1]
+        m[i][np.ix_(slots, slots)] = c.pruned_matrix
+        lab[i, slots] = c.labels
+    return m, lab
+
+
+def encode(cells: Sequence[Cell], kind: str = "path") -> np.ndarray:
+    """Encodings of a list of cells: ``kind`` is ``"path"`` or ``"adjacency"``."""
+    m, lab = _stack(cells)
+    if kind == "path":
+        return encode_path_many(m, lab)
+    if kind == "adjacency":
+        return encode_adjacency_many(m, lab)
+    raise ValueError(f"unknown encoding kind {kind!r}; use 'path' or 'adjacency'")
+
+
+# ---------------------------------------------------------------- random
+def _from_full(m: np.ndarray, lab: np.ndarray) -> Cell:
+    return Cell.from_labels(m, lab)
+
+
+def sample(rng: np.random.Generator) -> Cell:
+    """A random valid cell by the official rule (``random_spec``): each upper-
+    triangular entry of a 7x7 matrix is 1 with probability 1/2, ops uniform,
+    invalid specs rejected."""
+    m, lab = _core.nb101_sample(seed_from(rng), 1)
+    return _from_full(m[0], lab[0])
+
+
+def sample_many(rng: np.random.Generator, n: int) -> list[Cell]:
+    """``n`` independent :func:`sample` draws (one seed drawn from ``rng``)."""
+    m, lab = _core.nb101_sample(seed_from(rng), int(n))
+    return [_from_full(m[i], lab[i]) for i in range(len(m))]
+
+
+def _padded_original(cell: Cell, rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray]:
+    """The cell's original matrix and labels in 7 vertices: a smaller cell
+    gets isolated vertices before its output, with ops drawn from ``rng``
+    (op 0 without one; an isolated vertex's op never changes a neighbour)."""
+    m, lab, v = cell._full()
+    if v > MAX_VERTICES:
+        # Larger originals (allowed when pruning brings them to <= 7) are
+        # replaced by their pruned form, the cell the search actually sees.
+        m, lab, v = cell.pruned_matrix, cell.labels.astype(np.int64), cell.num_vertices
+    pad = MAX_VERTICES - v
+    full = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
+    idx = list(range(v - 1)) + [MAX_VERTICES - 1]
+    full[np.ix_(idx, idx)] = m
+    extra = rng.integers(0, len(OPS), size=pad) if (rng is not None and pad) else np.zeros(pad, dtype=np.int64)
+    labels = np.concatenate([lab[:-1], extra, lab[-1:]]).astype(np.int64)
+    return full, labels
+
+
+def mutate(cell: Cell, rng: np.random.Generator, mutation_rate: float = 1.0) -> Cell:
+    """The official notebook mutation: flip each of the 21 possible edges of the
+    7-vertex original with probability ``mutation_rate/7``, change each interior
+    op with probability ``mutation_rate/5`` to one of the other two, retry until
+    valid. The child may be isomorphic to the parent (use :func:`one_change`
+    for a guaranteed change)."""
+    full, labels = _padded_original(cell, rng)
+    m, lab = _core.nb101_mutate(full, labels, seed_from(rng), float(mutation_rate))
+    return _from_full(m[0], lab[0])
+
+
+def neighbours(cell: Cell) -> list[Cell]:
+    """All valid cells one edge flip or one op change away from the cell's
+    7-vertex original, deduplicated by canonical form, the parent's own
+    isomorphism class excluded; in move order (edges row-major, then ops)."""
+    full, labels = _padded_original(cell, None)
+    m, lab = _core.nb101_neighbours(full, labels)
+    return [_from_full(m[i], lab[i]) for i in range(len(m))]
+
+
+def one_change(cell: Cell, rng: np.random.Generator) -> Cell:
+    """A child one edge or one op away that is valid and never isomorphic to
+    the parent: a uniform choice among :func:`neighbours`."""
+    options = neighbours(cell)
+    if not options:  # cannot happen in NB101: every cell has a valid move
+        raise InvalidSpecError(f"{cell!r} has no valid non-isomorphic neighbour")
+    return options[int(rng.integers(len(options)))]
+
+
+# ---------------------------------------------------------------- enumeration
+@dataclass(frozen=True)
+class Enumeration:
+    """Every unique NAS-Bench-101 cell, deduplicated by exact canonical form."""
+
+    keys: np.ndarray
+    candidates_by_vertices: dict = field(repr=False)
+    unique_by_vertices: dict = field(repr=False)
+    seconds: float = 0.0
+
+    def __len__(self) -> int:
+        return int(self.keys.size)
+
+    @property
+    def candidates(self) -> int:
+        return int(sum(self.candidates_by_vertices.values()))
+
+    def cells(self, layout: str = "end") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Canonical representatives as padded arrays (see :func:`prune_many`)."""
+        return decode_canonical(self.keys, layout)
+
+    def hashes(self, threads: int | None = None) -> np.ndarray:
+        """Official hashes of every unique cell, sorted."""
+        m, lab, _ = decode_canonical(self.keys, "output-last")
+        return np.sort(hash_many(m, lab.astype(np.int64), threads=threads))
+
+
+def enumerate_space(max_vertices: int = MAX_VERTICES, max_edges: int = MAX_EDGES) -> Enumeration:
+    """Enumerates every labelled DAG with 2..``max_vertices`` vertices, all on an
+    input-output path, at most ``max_edges`` edges (the official
+    generate_graphs.py), deduplicated by canonical form."""
+    start = time.perf_counter()
+    keys, cand, uniq = _core.nb101_enumerate(int(max_vertices), int(max_edges))
+    return Enumeration(keys, dict(cand), dict(uniq), time.perf_counter() - start)

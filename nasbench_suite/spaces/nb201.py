@@ -1,0 +1,269 @@
+"""NAS-Bench-201 / NATS-Bench topology cells (Dong & Yang, "NAS-Bench-201:
+Extending the Scope of Reproducible Neural Architecture Search", ICLR 2020).
+
+A cell has 4 nodes and 6 edges (0->1, 0->2, 1->2, 0->3, 1->3, 2->3, the
+arch-string order), each carrying one of the 5 :data:`OPS`. Cells are stored
+as 6 op codes (uint8). The official index order is the lexicographic order
+shuffled by Python's ``random`` seeded with 88 (see :func:`official_order`).
+"""
+from __future__ import annotations
+
+import functools
+import random
+import re
+from typing import Sequence
+
+import numpy as np
+
+from .. import _core
+from .._errors import InvalidSpecError
+from ._arrays import check_rng
+
+# Official op order (NAS-Bench-201 paper, Sec. 2; NATS-Bench `NAS_BENCH_201`).
+OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
+NUM_EDGES = 6
+NUM_CELLS = len(OPS) ** NUM_EDGES  # 15,625
+ONEHOT_ENCODING_SIZE = NUM_EDGES * len(OPS)
+PATH_ENCODING_SIZE = _core.NB201_PATH_FEATURES
+_SHUFFLE_SEED = 88  # random.seed(88); random.shuffle(all_archs)
+_POW = len(OPS) ** np.arange(NUM_EDGES - 1, -1, -1)  # first edge most significant
+_CODE_OF = {op: i for i, op in enumerate(OPS)}
+_NODE = re.compile(r"^([A-Za-z0-9_]+)~(\d+)$")
+
+__all__ = [
+    "Cell", "OPS", "EDGES", "NUM_CELLS", "arch_string", "index_of", "official_order",
+    "sample", "mutate", "neighbours", "isomorphism_classes", "encode",
+]
+
+
+def _lex_code(codes: np.ndarray) -> np.ndarray:
+    return np.asarray(codes, dtype=np.int64) @ _POW
+
+
+def _codes_of_lex(lex) -> np.ndarray:
+    lex = np.asarray(lex, dtype=np.int64)
+    return ((lex[..., None] // _POW) % len(OPS)).astype(np.uint8)
+
+
+@functools.lru_cache(maxsize=1)
+def official_order() -> np.ndarray:
+    """Official index -> lexicographic code, int64 (15,625,), read-only.
+
+    The authors generate every cell with edges in arch-string order (first
+    edge most significant, ops in :data:`OPS` order) and shuffle the list with
+    ``random.seed(88); random.shuffle(...)``. A private ``random.Random(88)``
+    reproduces it without touching the global generator.
+    """
+    order = list(range(NUM_CELLS))
+    random.Random(_SHUFFLE_SEED).shuffle(order)
+    out = np.array(order, dtype=np.int64)
+    out.setflags(write=False)
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _index_of_lex() -> np.ndarray:
+    inv = np.empty(NUM_CELLS, dtype=np.int64)
+    inv[official_order()] = np.arange(NUM_CELLS)
+    inv.setflags(write=False)
+    return inv
+
+
+def _parse(arch: str) -> np.ndarray:
+    if not isinstance(arch, str):
+        raise InvalidSpecError(f"an NB201 arch string must be a str, got {type(arch).__name__}")
+    text = arch.strip()
+    parts = text.split("+")
+    if len(parts) != 3:
+        raise InvalidSpecError(
+            f"arch string {arch!r} must have 3 '+'-separated node groups "
+            "like |op~0|+|op~0|op~1|+|op~0|op~1|op~2|"
+        )
+    codes = []
+    for node, part in enumerate(parts, start=1):
+        if not (part.startswith("|") and part.endswith("|")):
+            raise InvalidSpecError(f"arch string {arch!r}: node group {part!r} must start and end with '|'")
+        items = part[1:-1].split("|")
+        if len(items) != node:
+            raise InvalidSpecError(
+                f"arch string {arch!r}: node {node} must have {node} incoming edge(s), got {len(items)}"
+            )
+        for src, item in enumerate(items):
+            m = _NODE.match(item)
+            if not m:
+                raise InvalidSpecError(f"arch string {arch!r}: edge {item!r} is not of the form op~source")
+            op, s = m.group(1), int(m.group(2))
+            if op not in _CODE_OF:
+                raise InvalidSpecError(f"arch string {arch!r}: unknown op {op!r} (ops: {', '.join(OPS)})")
+            if s != src:
+                raise InvalidSpecError(
+                    f"arch string {arch!r}: edge {item!r} into node {node} must come from node {src}"
+                )
+            codes.append(_CODE_OF[op])
+    return np.array(codes, dtype=np.uint8)
+
+
+class Cell:
+    """An NB201 cell: 6 ops in arch-string edge order (names or codes 0..4)."""
+
+    __slots__ = ("_codes",)
+
+    def __init__(self, ops: Sequence):
+        if isinstance(ops, str):
+            raise InvalidSpecError("use Cell.from_string for an arch string")
+        ops = list(ops)
+        if len(ops) != NUM_EDGES:
+            raise InvalidSpecError(f"an NB201 cell has {NUM_EDGES} edges, got {len(ops)} ops")
+        codes = []
+        for op in ops:
+            if isinstance(op, str):
+                if op not in _CODE_OF:
+                    raise InvalidSpecError(f"unknown op {op!r} (ops: {', '.join(OPS)})")
+                codes.append(_CODE_OF[op])
+            else:
+                code = int(op)
+                if not 0 <= code < len(OPS) or code != op:
+                    raise InvalidSpecError(f"op code {op!r} is not an integer in 0..{len(OPS) - 1}")
+                codes.append(code)
+        self._codes = np.array(codes, dtype=np.uint8)
+        self._codes.setflags(write=False)
+
+    @classmethod
+    def _from_codes(cls, codes: np.ndarray) -> "Cell":
+        cell = cls.__new__(cls)
+        cell._codes = np.array(codes, dtype=np.uint8)
+        cell._codes.setflags(write=False)
+        return cell
+
+    @classmethod
+    def from_string(cls, arch: str) -> "Cell":
+        """Parses ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``."""
+        return cls._from_codes(_parse(arch))
+
+    @classmethod
+    def from_index(cls, index: int) -> "Cell":
+        """The cell at an official index."""
+        return cls._from_codes(_codes_of_lex(official_order()[_check_index(index)]))
+
+    @property
+    def codes(self) -> np.ndarray:
+        return self._codes
+
+    @property
+    def ops(self) -> tuple[str, ...]:
+        return tuple(OPS[c] for c in self._codes)
+
+    def to_string(self) -> str:
+        o = self.ops
+        return f"|{o[0]}~0|+|{o[1]}~0|{o[2]}~1|+|{o[3]}~0|{o[4]}~1|{o[5]}~2|"
+
+    def index(self) -> int:
+        """The official index."""
+        return int(_index_of_lex()[int(_lex_code(self._codes))])
+
+    def is_connected(self) -> bool:
+        """Whether some input-to-output path avoids ``none`` edges."""
+        return bool(_core.nb201_canonical(self._codes[None])[1][0])
+
+    def canonical_key(self) -> int:
+        """Exact canonical form of the op-on-node DAG (0 when disconnected)."""
+        return int(_core.nb201_canonical(self._codes[None])[0][0])
+
+    def is_isomorphic(self, other: "Cell") -> bool:
+        """Same network: isomorphic pruned op-on-node DAGs (both disconnected counts too)."""
+        return self.canonical_key() == other.canonical_key()
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Cell):
+            return NotImplemented
+        return bytes(self._codes) == bytes(other._codes)
+
+    def __hash__(self) -> int:
+        return hash(bytes(self._codes))
+
+    def __repr__(self) -> str:
+        return f"nb201.Cell.from_string({self.to_string()!r})"
+
+
+def _check_index(index) -> int:
+    i = int(index)
+    if i != index or not 0 <= i < NUM_CELLS:
+        raise InvalidSpecError(f"NB201 index must be an integer in 0..{NUM_CELLS - 1}, got {index!r}")
+    return i
+
+
+def arch_string(index: int) -> str:
+    """The arch string of an official index."""
+    return Cell.from_index(index).to_string()
+
+
+def index_of(arch: str) -> int:
+    """The official index of an arch string."""
+    return Cell.from_string(arch).index()
+
+
+def sample(rng: np.random.Generator) -> Cell:
+    """A uniformly random cell (each edge's op uniform over the 5 ops)."""
+    check_rng(rng)
+    return Cell._from_codes(rng.integers(0, len(OPS), size=NUM_EDGES))
+
+
+def mutate(cell: Cell, rng: np.random.Generator) -> Cell:
+    """One uniformly chosen edge changed to a uniformly chosen different op
+    (the REA mutation of the NB201 paper)."""
+    check_rng(rng)
+    codes = cell.codes.copy()
+    edge = int(rng.integers(NUM_EDGES))
+    other = int(rng.integers(len(OPS) - 1))
+    codes[edge] = other + (other >= codes[edge])
+    return Cell._from_codes(codes)
+
+
+def neighbours(cell: Cell) -> list[Cell]:
+    """The 24 cells one edge away, edges in order, ops in :data:`OPS` order."""
+    out = []
+    for e in range(NUM_EDGES):
+        for op in range(len(OPS)):
+            if op != cell.codes[e]:
+                codes = cell.codes.copy()
+                codes[e] = op
+                out.append(Cell._from_codes(codes))
+    return out
+
+
+def all_codes() -> np.ndarray:
+    """Op codes of every cell in official index order, uint8 (15,625, 6)."""
+    return _codes_of_lex(official_order())
+
+
+def isomorphism_classes() -> np.ndarray:
+    """Each cell's class under exact isomorphism, in official index order.
+
+    Two cells share a class iff their op-on-node DAGs (input, one node per
+    non-``none`` edge labelled by its op, ``skip_connect`` kept, output;
+    pruned to input-output paths) are isomorphic with labels. Classes are
+    numbered 0.. in order of first appearance; the 341 disconnected cells get -1.
+    """
+    keys, connected = _core.nb201_canonical(all_codes())
+    _, first, inverse = np.unique(keys[connected], return_index=True, return_inverse=True)
+    # Renumber classes by their first official index.
+    rank = np.empty(first.size, dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(first.size)
+    classes = np.full(NUM_CELLS, -1, dtype=np.int64)
+    classes[connected] = rank[inverse.reshape(-1)]
+    return classes
+
+
+def encode(cells: Sequence[Cell], kind: str = "onehot") -> np.ndarray:
+    """``"onehot"``: (N, 30) one-hot ops per edge; ``"path"``: (N, 84) path
+    encoding (one feature per op sequence along an input-output path of
+    non-``none`` edges, as BANANAS does for NB101)."""
+    codes = np.array([c.codes for c in cells], dtype=np.uint8).reshape(-1, NUM_EDGES)
+    if kind == "onehot":
+        out = np.zeros((len(codes), NUM_EDGES, len(OPS)), dtype=np.float32)
+        np.put_along_axis(out, codes[..., None].astype(np.int64), 1.0, axis=2)
+        return out.reshape(len(codes), -1)
+    if kind == "path":
+        return _core.nb201_encode_path(codes)
+    raise ValueError(f"unknown encoding kind {kind!r}; use 'onehot' or 'path'")
