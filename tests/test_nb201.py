@@ -188,23 +188,22 @@ def test_cell_equality_and_hash_follow_ops():
 GOOD = ref_arch_string(("nor_conv_3x3",) * 6)
 
 MALFORMED = {
-    # name: (string, words of which the message must name at least one)
-    "five edges": ("|none~0|+|none~0|none~1|+|none~0|none~1|", ("edge", "6", "node", "expected")),
-    "seven edges": ("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|none~3|",
-                    ("edge", "6", "node", "expected", "~3", "3")),
-    "two nodes": ("|none~0|+|none~0|none~1|", ("edge", "node", "3", "6", "expected")),
-    "four nodes": (GOOD[:-1] + "|+|none~0|none~1|none~2|none~3|", ("edge", "node", "3", "6", "expected")),
+    # name: (string, words of which the message -- with the echoed input taken
+    # out -- must contain at least one)
+    "five edges": ("|none~0|+|none~0|none~1|+|none~0|none~1|", ("edge", "node 3")),
+    "seven edges": ("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|none~3|", ("edge", "node 3")),
+    "two nodes": ("|none~0|+|none~0|none~1|", ("node", "3", "expected")),
+    "four nodes": (GOOD[:-1] + "|+|none~0|none~1|none~2|none~3|", ("node", "3", "expected")),
     "unknown op": ("|conv_5x5~0|+|none~0|none~1|+|none~0|none~1|none~2|", ("conv_5x5",)),
     "op case": ("|None~0|+|none~0|none~1|+|none~0|none~1|none~2|", ("None",)),
-    "self loop index": ("|none~1|+|none~0|none~1|+|none~0|none~1|none~2|", ("~1", "index", "node", "1")),
-    "index too big": ("|none~0|+|none~0|none~1|+|none~0|none~1|none~9|", ("~9", "index", "node", "9")),
-    "index not a number": ("|none~0|+|none~0|none~x|+|none~0|none~1|none~2|", ("~x", "index", "node", "x")),
-    "missing index": ("|none|+|none~0|none~1|+|none~0|none~1|none~2|", ("~", "index", "node", "'none'", "edge")),
-    "empty": ("", ("empty", "arch", "string", "format", "expected")),
-    "garbage": ("hello world", ("hello", "arch", "string", "format", "expected")),
-    "bars only": ("|||", ("arch", "string", "format", "expected", "edge", "node", "op", "|")),
-    "no bars": ("none~0+none~0|none~1+none~0|none~1|none~2",
-                ("arch", "string", "format", "expected", "|", "edge", "node")),
+    "self loop index": ("|none~1|+|none~0|none~1|+|none~0|none~1|none~2|", ("none~1",)),
+    "index too big": ("|none~0|+|none~0|none~1|+|none~0|none~1|none~9|", ("none~9",)),
+    "index not a number": ("|none~0|+|none~0|none~x|+|none~0|none~1|none~2|", ("none~x",)),
+    "missing index": ("|none|+|none~0|none~1|+|none~0|none~1|none~2|", ("'none'", "index", "~")),
+    "empty": ("", ("node", "empty", "format", "expected")),
+    "garbage": ("hello world", ("node", "format", "expected")),
+    "bars only": ("|||", ("node", "format", "expected", "edge")),
+    "no bars": ("none~0+none~0|none~1+none~0|none~1|none~2", ("'|'", "node", "format", "expected")),
 }
 
 
@@ -216,7 +215,10 @@ def test_malformed_arch_strings_name_the_problem(name):
     msg = str(info.value)
     assert isinstance(info.value, ValueError)
     assert msg.strip(), "empty error message"
-    assert any(w.lower() in msg.lower() for w in words), f"{name}: message does not name the problem: {msg!r}"
+    # an echo of the whole input is welcome but does not count as naming the problem
+    own_words = msg.replace(text, "") if text else msg
+    assert any(w.lower() in own_words.lower() for w in words), \
+        f"{name}: message does not name the problem: {msg!r}"
     with pytest.raises(InvalidSpecError):
         nb201.index_of(text)
 

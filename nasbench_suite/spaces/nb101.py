@@ -334,12 +334,21 @@ def neighbours(cell: Cell) -> list[Cell]:
 
 
 def one_change(cell: Cell, rng: np.random.Generator) -> Cell:
-    """A child one edge or one op away that is valid and never isomorphic to
-    the parent: a uniform choice among :func:`neighbours`."""
+    """A child that is valid and never isomorphic to the parent: a uniform
+    choice among :func:`neighbours` (one edge or one op away).
+
+    A cell with no such neighbour (the 2-vertex cell: its padding vertices are
+    isolated, so no single edge brings one onto a path) gets the official
+    :func:`mutate` retried until the child is not isomorphic to it.
+    """
     options = neighbours(cell)
-    if not options:  # cannot happen in NB101: every cell has a valid move
-        raise InvalidSpecError(f"{cell!r} has no valid non-isomorphic neighbour")
-    return options[int(rng.integers(len(options)))]
+    if options:
+        return options[int(rng.integers(len(options)))]
+    key = cell.canonical_key()
+    while True:
+        child = mutate(cell, rng)
+        if child.canonical_key() != key:
+            return child
 
 
 # ---------------------------------------------------------------- enumeration
