@@ -22,6 +22,7 @@ ext_modules = [
             "csrc/dag.cpp",
             "csrc/nb101.cpp",
             "csrc/nb201.cpp",
+            "csrc/index.cpp",
         ],
         include_dirs=["csrc"],
         cxx_std=17,

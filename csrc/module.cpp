@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "index.hpp"
 #include "nb101.hpp"
 #include "nb201.hpp"
 
@@ -180,6 +181,41 @@ const uint8_t* nb201_codes(const U8Array& codes, ssize_t* n) {
   return p;
 }
 
+
+// Parses an array of 32-char hex strings ('S32' bytes or '<U32' str) into
+// (N, 2) key words; throws naming the first bad element.
+template <typename Char>
+void parse_hex_array(const Char* base, ssize_t n, ssize_t width, uint64_t* out) {
+  std::vector<char> tmp(32);
+  for (ssize_t i = 0; i < n; ++i) {
+    const Char* s = base + i * width;
+    bool ok = true;
+    for (int k = 0; k < 32; ++k) {
+      auto c = s[k];
+      if (uint32_t(c) > 127) ok = false;
+      tmp[size_t(k)] = char(c);
+    }
+    if (!ok || !parse_hex128(tmp.data(), 1, out + 2 * i, out + 2 * i + 1))
+      throw InvalidSpec("key " + std::to_string(i) + " is not a 32-character hex hash");
+  }
+}
+
+std::vector<uint64_t> hex_keys(const py::array& a) {
+  py::array arr = py::array::ensure(a, py::array::c_style);
+  if (!arr) throw InvalidSpec("hashes must be an array of 32-character hex strings");
+  auto kind = arr.dtype().kind();
+  ssize_t n = arr.size(), item = arr.itemsize();
+  std::vector<uint64_t> keys(size_t(2 * n));
+  if (kind == 'S' && item == 32) {
+    parse_hex_array(static_cast<const char*>(arr.data()), n, 32, keys.data());
+  } else if (kind == 'U' && item == 128) {
+    parse_hex_array(static_cast<const uint32_t*>(arr.data()), n, 32, keys.data());
+  } else {
+    throw InvalidSpec("hashes must be 32-character hex strings (dtype S32 or <U32), got dtype " +
+                      py::str(arr.dtype()).cast<std::string>());
+  }
+  return keys;
+}
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -365,6 +401,70 @@ PYBIND11_MODULE(_core, m) {
     for (ssize_t i = 0; i < n; ++i)
       nb201::encode_path(p + i * nb201::kNumEdges, out.mutable_data() + i * nb201::kPathFeatures);
     return out;
+  });
+
+  // ---------------------------------------------------------------- tables
+  py::class_<KeyIndex>(m, "KeyIndex")
+      .def(py::init([](const U64Array& keys) {
+        if (keys.ndim() != 2 || keys.shape(1) != 2) throw InvalidSpec("keys must have shape (N, 2)");
+        auto idx = std::make_unique<KeyIndex>();
+        int64_t dup = -1;
+        bool ok;
+        {
+          py::gil_scoped_release release;
+          ok = idx->build(keys.data(), keys.shape(0), &dup);
+        }
+        if (!ok) throw InvalidSpec("duplicate key at row " + std::to_string(dup));
+        return idx;
+      }))
+      .def("__len__", &KeyIndex::size)
+      .def("find", [](const KeyIndex& idx, const U64Array& keys) {
+        if (keys.ndim() != 2 || keys.shape(1) != 2) throw InvalidSpec("keys must have shape (M, 2)");
+        ssize_t n = keys.shape(0);
+        I64Array rows({n});
+        const uint64_t* k = keys.data();
+        int64_t* r = rows.mutable_data();
+        {
+          py::gil_scoped_release release;
+          for (ssize_t i = 0; i < n; ++i) r[i] = idx.find(k[2 * i], k[2 * i + 1]);
+        }
+        return rows;
+      })
+      .def("find_hex", [](const KeyIndex& idx, const py::array& hashes) {
+        std::vector<uint64_t> keys = hex_keys(hashes);
+        ssize_t n = ssize_t(keys.size() / 2);
+        I64Array rows({n});
+        int64_t* r = rows.mutable_data();
+        {
+          py::gil_scoped_release release;
+          for (ssize_t i = 0; i < n; ++i) r[i] = idx.find(keys[2 * i], keys[2 * i + 1]);
+        }
+        return rows;
+      })
+      .def("find_one", [](const KeyIndex& idx, uint64_t lo, uint64_t hi) { return idx.find(lo, hi); })
+      .def("find_one_hex", [](const KeyIndex& idx, const std::string& h) -> int64_t {
+        uint64_t lo, hi;
+        if (h.size() != 32 || !parse_hex128(h.data(), 1, &lo, &hi)) return -2;
+        return idx.find(lo, hi);
+      });
+
+  m.def("hex_to_keys", [](const py::array& hashes) {
+    std::vector<uint64_t> keys = hex_keys(hashes);
+    U64Array out({ssize_t(keys.size() / 2), ssize_t(2)});
+    std::memcpy(out.mutable_data(), keys.data(), keys.size() * sizeof(uint64_t));
+    return out;
+  });
+
+  m.def(
+      "crc32c",
+      [](const py::bytes& data, uint32_t crc) {
+        std::string_view v = data;
+        return crc32c(reinterpret_cast<const uint8_t*>(v.data()), v.size(), crc);
+      },
+      py::arg("data"), py::arg("crc") = 0);
+  m.def("tfrecord_masked_crc", [](const py::bytes& data) {
+    std::string_view v = data;
+    return tfrecord_mask(crc32c(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
   });
 
   m.attr("NB101_ADJACENCY_FEATURES") = nb101::kAdjacencyFeatures;
