@@ -9,6 +9,7 @@ Exit status: 0 success, 2 usage error or unreadable input, 1 internal error.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -426,7 +427,8 @@ def hash_lines(lines: Sequence[str], nb101, threads: int = 1) -> List[dict]:
     if batchable:
         import numpy as np
         for size, group in batchable.items():
-            mats = np.array([g[1] for g in group], dtype=np.uint8).reshape(len(group), size, size)
+            mats = np.array([g[1] for g in group], dtype=np.float64).astype(np.uint8)
+            mats = mats.reshape(len(group), size, size)
             labs = np.array([g[2] for g in group], dtype=np.int64).reshape(len(group), size)
             valid = np.asarray(nb101.is_valid_many(mats, labs), dtype=bool)
             if not valid.any():
@@ -438,12 +440,13 @@ def hash_lines(lines: Sequence[str], nb101, threads: int = 1) -> List[dict]:
                 continue  # left to the per-cell path below, which reports it
             name_of = {v: k for k, v in label_of.items()}
             positions = [g[0] for g, ok in zip(group, valid) if ok]
+            pmats, plabs = pmats.tolist(), plabs.tolist()
             for k, pos in enumerate(positions):
                 n = int(nverts[k])
                 results[pos] = {
                     "hash": str(hashes[k]),
-                    "pruned_matrix": pmats[k, :n, :n].astype(int).tolist(),
-                    "pruned_ops": [name_of[int(l)] for l in plabs[k, :n]],
+                    "pruned_matrix": [row[:n] for row in pmats[k][:n]],
+                    "pruned_ops": [name_of[l] for l in plabs[k][:n]],
                 }
 
     for i, result in enumerate(results):
@@ -453,36 +456,37 @@ def hash_lines(lines: Sequence[str], nb101, threads: int = 1) -> List[dict]:
     return results  # type: ignore[return-value]
 
 
+_PLAIN_ENTRY_TYPES = frozenset((int, float, bool))
+_ZERO_ONE = frozenset((0, 1))
+
+
 def _plain_cell(matrix, ops, label_of) -> Optional[Tuple[list, list]]:
-    """(matrix as 0/1 ints, labels) if the cell is in the batchable form, else None."""
-    if not isinstance(ops, list) or not isinstance(matrix, list):
+    """(flat 0/1 matrix entries, labels) if the cell is in the batchable form, else None.
+
+    The batchable form: a square list-of-lists matrix of 2..32 rows whose
+    entries are 0/1 (int, bool or float), ops "input", known interior ops,
+    "output".  Anything else is left to ``nb101.Cell``.
+    """
+    if type(ops) is not list or type(matrix) is not list:
         return None
     n = len(ops)
     if n < 2 or n > 32 or len(matrix) != n:
         return None
     if ops[0] != "input" or ops[-1] != "output":
         return None
-    labels = []
-    for j, op in enumerate(ops):
-        if not isinstance(op, str) or op not in label_of:
-            return None
-        if 0 < j < n - 1 and label_of[op] < 0:
-            return None  # "input"/"output" in the interior: let Cell explain
-        labels.append(label_of[op])
-    rows = []
+    try:
+        labels = [label_of[op] for op in ops]
+    except (KeyError, TypeError):  # unknown op, or not a string
+        return None
+    if min(labels[1:-1], default=0) < 0:
+        return None  # "input"/"output" in the interior: let Cell explain
     for row in matrix:
-        if not isinstance(row, list) or len(row) != n:
+        if type(row) is not list or len(row) != n:
             return None
-        out = []
-        for x in row:
-            if type(x) is bool:
-                out.append(int(x))
-            elif type(x) in (int, float) and (x == 0 or x == 1):
-                out.append(int(x))
-            else:
-                return None
-        rows.append(out)
-    return rows, labels
+    flat = list(itertools.chain.from_iterable(matrix))
+    if not set(map(type, flat)) <= _PLAIN_ENTRY_TYPES or not set(flat) <= _ZERO_ONE:
+        return None
+    return flat, labels
 
 
 def _hash_one(matrix, ops, nb101) -> dict:

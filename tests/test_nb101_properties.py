@@ -252,7 +252,7 @@ def test_sample_follows_official_distribution():
     rng = np.random.default_rng(11)
     expected = Counter()
     total = 0
-    while total < 12000:
+    while total < 8000:
         m = np.triu((rng.random((7, 7)) < 0.5).astype(np.uint8), 1)
         ops = [ref.INPUT] + [ref.OPS[int(k)] for k in rng.integers(0, 3, 5)] + [ref.OUTPUT]
         if ref.ref_is_valid(m, ops):

@@ -1,0 +1,16 @@
+"""Tabular benchmarks in HDF5 (format: docs/FORMAT.md).
+
+- :class:`Benchmark`: lazy reader with O(1) batched lookups and a cost model.
+- :class:`TableWriter`: builds a table and writes it atomically.
+- :func:`append_result` / :func:`compact`: the crash-safe journal for newly
+  trained results.
+"""
+from .errors import CellNotInTable, TableError, TableFormatError, UnknownName
+from .journal import append_result, compact, read_journal
+from .reader import Benchmark
+from .writer import TableBuilder, TableWriter
+
+__all__ = [
+    "Benchmark", "CellNotInTable", "TableBuilder", "TableError", "TableFormatError",
+    "TableWriter", "UnknownName", "append_result", "compact", "read_journal",
+]

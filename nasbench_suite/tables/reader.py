@@ -1,0 +1,273 @@
+"""Reading tables: :class:`Benchmark`.
+
+Opening reads only the root attributes and the dataset axes. The cell keys
+are read and indexed (the core's open-addressing index, no Python dict) on
+the first lookup; a metric is read for the rows a small query needs, or read
+whole and cached once a query is large. A table with unmerged journal
+records is read whole, with the records applied (see :mod:`.journal`).
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from .. import _core
+from ._schema import check_root, higher_is_better, open_h5, read_all
+from ._spaces import _is_scalar_cell, adapter
+from .errors import CellNotInTable, TableFormatError, UnknownName
+from .journal import apply_records, read_journal
+
+_SMALL_QUERY = 64  # rows; larger queries read the whole metric once and cache it
+
+
+class Benchmark:
+    """A tabular benchmark in the nasbench-suite HDF5 format (docs/FORMAT.md)."""
+
+    def __init__(self, path, h5, root: dict, memory=None):
+        self.path = os.fspath(path)
+        self._h5 = h5
+        self._mem = memory  # TableData when the journal had records
+        self.space = root["space"]
+        self.provenance = root["provenance"]
+        self.cost_model = root["cost_model"]
+        self._adapter = adapter(self.space)
+        self._index = None
+        self._cells_cache: dict = {}
+        self._cache: dict = {}
+        if memory is not None:
+            self._n = memory.n
+            self._axes = {name: (d.seeds, d.fidelities, tuple(d.metrics), tuple(d.static))
+                          for name, d in memory.datasets.items()}
+        else:
+            self._n = int(h5["cells"]["key"].shape[0])
+            self._axes = {}
+            for name, g in h5["datasets"].items():
+                self._axes[name] = (g["seeds"][()].astype(np.int64), g["fidelities"][()].astype(np.float64),
+                                    tuple(g["metrics"]) if "metrics" in g else (),
+                                    tuple(g["static"]) if "static" in g else ())
+
+    @classmethod
+    def open(cls, path) -> "Benchmark":
+        """Opens a table lazily. Raises TableFormatError for a missing, corrupt,
+        foreign or wrong-version file."""
+        records = read_journal(path)  # before the HDF5 file, see journal.py
+        h5 = open_h5(path)
+        try:
+            root = check_root(h5, path)
+            if "cells" not in h5 or "key" not in h5["cells"] or "datasets" not in h5:
+                raise TableFormatError(f"{path}: table has no cells/datasets groups; it is incomplete: re-convert it")
+            memory = None
+            if records:
+                from .writer import TableBuilder
+
+                builder = TableBuilder(root["space"], read_all(path))
+                apply_records(builder, records)
+                memory = builder.table()
+            return cls(path, h5, root, memory)
+        except BaseException:
+            h5.close()
+            raise
+
+    def close(self) -> None:
+        if self._h5 is not None:
+            self._h5.close()
+            self._h5 = None
+
+    def __enter__(self) -> "Benchmark":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __repr__(self) -> str:
+        return f"Benchmark({self.path!r}, space={self.space!r}, cells={self._n}, datasets={list(self._axes)})"
+
+    # ---- names and axes
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        return tuple(self._axes)
+
+    def _ds(self, dataset):
+        if dataset is None:
+            if not self._axes:
+                raise UnknownName(f"{self.path}: the table has no datasets")
+            dataset = next(iter(self._axes))
+        if dataset not in self._axes:
+            raise UnknownName(f"{self.path}: unknown dataset {dataset!r}; the table has {', '.join(self._axes)}")
+        return dataset, self._axes[dataset]
+
+    def metrics(self, dataset: str | None = None) -> tuple[str, ...]:
+        _, (_, _, dyn, static) = self._ds(dataset)
+        return dyn + static
+
+    def fidelities(self, dataset: str | None = None) -> np.ndarray:
+        """The fidelity axis in epochs."""
+        return self._ds(dataset)[1][1].copy()
+
+    def seeds(self, dataset: str | None = None) -> np.ndarray:
+        """The seed of each repeat (an int ``seed=`` argument is a repeat index)."""
+        return self._ds(dataset)[1][0].copy()
+
+    # ---- cells
+    def _cell_array(self, name: str) -> np.ndarray:
+        if self._mem is not None:
+            return self._mem.cells[name]
+        if name not in self._cells_cache:
+            self._cells_cache[name] = self._h5["cells"][name][()]
+        return self._cells_cache[name]
+
+    def _key_index(self):
+        if self._index is None:
+            self._index = _core.KeyIndex(np.ascontiguousarray(self._cell_array("key"), dtype=np.uint64))
+        return self._index
+
+    def rows(self, cells, missing: str = "raise") -> np.ndarray:
+        """Row of each cell (-1 for a cell the table lacks when ``missing="nan"``)."""
+        scalar = _is_scalar_cell(cells)
+        items = [cells] if scalar else cells
+        idx = self._key_index()
+        if self.space == "nb101" and isinstance(items, np.ndarray) and items.dtype.kind in "SU":
+            rows = idx.find_hex(items.reshape(-1))
+        else:
+            rows = idx.find(self._adapter.keys(items))
+        if missing == "raise":
+            if (rows < 0).any():
+                first = int(np.flatnonzero(rows < 0)[0])
+                bad = items[first] if not isinstance(items, np.ndarray) else items.reshape(-1)[first]
+                raise CellNotInTable(
+                    f"{self.path}: the table does not hold {bad!r}; train it (the evaluator does) "
+                    "or pass missing='nan'"
+                )
+        elif missing != "nan":
+            raise ValueError(f"missing must be 'raise' or 'nan', got {missing!r}")
+        return rows
+
+    def cell(self, row: int):
+        """The cell at a row (an nb101.Cell or nb201.Cell)."""
+        if not 0 <= int(row) < self._n:
+            raise IndexError(f"row {row} outside 0..{self._n - 1}")
+        arrays = {name: self._cell_array(name) for name in self._adapter.description}
+        return self._adapter.cell_at(arrays, int(row))
+
+    def canonical_keys(self) -> np.ndarray:
+        """Each row's exact canonical form (isomorphism class key)."""
+        return self._cell_array("canonical")
+
+    # ---- values
+    def _read(self, dataset: str, metric: str, rows: np.ndarray) -> np.ndarray:
+        """Metric values of rows: (R, S, F) for per-fidelity metrics, (R,) for static."""
+        _, (_, _, dyn, static) = self._ds(dataset)
+        kind = "metrics" if metric in dyn else "static"
+        if self._mem is not None:
+            d = self._mem.datasets[dataset]
+            return (d.metrics if kind == "metrics" else d.static)[metric][rows]
+        key = (dataset, metric)
+        full = self._cache.get(key)
+        ds = self._h5["datasets"][dataset][kind][metric]
+        if full is None and rows.size > _SMALL_QUERY:
+            full = self._cache[key] = ds[()]
+        if full is not None:
+            return full[rows]
+        uniq, inverse = np.unique(rows, return_inverse=True)
+        return ds[uniq][inverse.reshape(-1)] if uniq.size else ds[:0]
+
+    def _metric(self, dataset, metric):
+        dataset, (seeds, fids, dyn, static) = self._ds(dataset)
+        if metric not in dyn and metric not in static:
+            raise UnknownName(
+                f"{self.path}: dataset {dataset!r} has no metric {metric!r}; it has {', '.join(dyn + static)}"
+            )
+        return dataset, seeds, fids, metric in static
+
+    def _fid_index(self, dataset, fids, fidelity) -> int:
+        if fidelity is None:
+            return fids.size - 1
+        hits = np.flatnonzero(fids == float(fidelity))
+        if hits.size == 0:
+            raise UnknownName(
+                f"{self.path}: dataset {dataset!r} has no fidelity {fidelity!r} epochs; "
+                f"it has {', '.join(f'{f:g}' for f in fids)}"
+            )
+        return int(hits[0])
+
+    def query(self, cells, metric: str, fidelity=None, dataset: str | None = None,
+              seed: Any = "mean", missing: str = "raise"):
+        """Metric values of one cell (a float) or of many (an array).
+
+        ``cells``: a cell, NB201 arch string or official index, NB101 hash, or a
+        sequence/array of them. ``fidelity`` in epochs (default: the highest).
+        ``seed``: ``"mean"`` (over the repeats, ignoring missing ones), a repeat
+        index, or a ``numpy.random.Generator`` (one repeat drawn per cell from
+        it, among the repeats the table has).
+        """
+        dataset, seeds, fids, is_static = self._metric(dataset, metric)
+        scalar = _is_scalar_cell(cells)
+        rows = self.rows(cells, missing=missing)
+        present = rows >= 0
+        out = np.full(rows.shape, np.nan, dtype=np.float64)
+        if present.any():
+            vals = self._read(dataset, metric, rows[present])
+            if not is_static:
+                vals = vals[:, :, self._fid_index(dataset, fids, fidelity)]
+                vals = self._select_seed(vals, seed, seeds)
+            out[present] = vals
+        return float(out[0]) if scalar else out
+
+    @staticmethod
+    def _select_seed(vals: np.ndarray, seed, seeds) -> np.ndarray:
+        """(R, S) -> (R,) by the seed rule."""
+        if isinstance(seed, str):
+            if seed != "mean":
+                raise ValueError(f"seed must be 'mean', a repeat index or a numpy Generator, got {seed!r}")
+            ok = ~np.isnan(vals)
+            count = ok.sum(axis=1)
+            total = np.where(ok, vals, 0.0).sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        if isinstance(seed, np.random.Generator):
+            ok = ~np.isnan(vals)
+            count = ok.sum(axis=1)
+            pick = np.floor(seed.random(vals.shape[0]) * np.maximum(count, 1)).astype(np.int64)
+            # The pick-th available repeat of each row.
+            rank = np.cumsum(ok, axis=1) - 1
+            col = np.argmax(ok & (rank == pick[:, None]), axis=1)
+            chosen = vals[np.arange(vals.shape[0]), col]
+            return np.where(count > 0, chosen, np.nan)
+        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+            if not 0 <= int(seed) < vals.shape[1]:
+                raise UnknownName(f"repeat index {seed} outside 0..{vals.shape[1] - 1} (seeds {list(seeds)})")
+            return vals[:, int(seed)]
+        raise TypeError(f"seed must be 'mean', a repeat index or a numpy Generator, got {type(seed).__name__}")
+
+    def cost(self, cells, fidelity=None, dataset: str | None = None):
+        """Simulated seconds to train cells to ``fidelity`` epochs: the table's
+        mean ``train_time`` there, or the table's stated cost model."""
+        name, (_, fids, dyn, _) = self._ds(dataset)
+        if "train_time" in dyn:
+            return self.query(cells, "train_time", fidelity=fidelity, dataset=name)
+        model = self.cost_model or {}
+        if model.get("kind") == "per_epoch":
+            f = fids[self._fid_index(name, fids, fidelity)]
+            seconds = float(model["seconds_per_epoch"]) * float(f)
+            scalar = _is_scalar_cell(cells)
+            rows = self.rows(cells)
+            return seconds if scalar else np.full(rows.shape, seconds)
+        raise TableFormatError(f"{self.path}: the table has no train_time and states no cost model")
+
+    def best(self, metric: str, fidelity=None, dataset: str | None = None):
+        """``(cell, value)`` of the best row by the mean of ``metric`` (largest
+        accuracy; smallest loss, time, size or latency)."""
+        dataset, seeds, fids, is_static = self._metric(dataset, metric)
+        rows = np.arange(self._n)
+        vals = self._read(dataset, metric, rows)
+        if not is_static:
+            vals = self._select_seed(vals[:, :, self._fid_index(dataset, fids, fidelity)], "mean", seeds)
+        if np.all(np.isnan(vals)):
+            raise CellNotInTable(f"{self.path}: no cell has a value of {metric!r} on {dataset!r}")
+        row = int(np.nanargmax(vals) if higher_is_better(metric) else np.nanargmin(vals))
+        return self.cell(row), float(vals[row])
