@@ -51,7 +51,7 @@ def higher_is_better(metric: str) -> bool:
 class DatasetData:
     seeds: np.ndarray  # (S,) int64
     fidelities: np.ndarray  # (F,) float64, epochs, ascending
-    metrics: dict = field(default_factory=dict)  # name -> (N, S, F) float32
+    metrics: dict = field(default_factory=dict)  # name -> (N, S, F) float64
     static: dict = field(default_factory=dict)  # name -> (N,) float64
     units: dict = field(default_factory=dict)  # name -> units
 
@@ -172,7 +172,7 @@ def write_all(path, table: TableData) -> None:
                 gm = g.create_group("metrics")
                 for mname, arr in d.metrics.items():
                     kw = dict(chunks=(chunk,) + arr.shape[1:], **COMPRESSION) if n else {}
-                    ds = gm.create_dataset(mname, data=np.asarray(arr, dtype=np.float32), **kw)
+                    ds = gm.create_dataset(mname, data=np.asarray(arr, dtype=np.float64), **kw)
                     ds.attrs["units"] = d.units.get(mname) or units_of(mname)
                 gs = g.create_group("static")
                 for mname, arr in d.static.items():

@@ -20,6 +20,7 @@ from .errors import CellNotInTable, TableFormatError, UnknownName
 from .journal import apply_records, read_journal
 
 _SMALL_QUERY = 64  # rows; larger queries read the whole metric once and cache it
+_SMALL_READS = 4  # small reads of a metric before it is read whole and cached
 
 
 class Benchmark:
@@ -36,6 +37,7 @@ class Benchmark:
         self._index = None
         self._cells_cache: dict = {}
         self._cache: dict = {}
+        self._small_reads: dict = {}
         if memory is not None:
             self._n = memory.n
             self._axes = {name: (d.seeds, d.fidelities, tuple(d.metrics), tuple(d.static))
@@ -168,13 +170,16 @@ class Benchmark:
             return (d.metrics if kind == "metrics" else d.static)[metric][rows]
         key = (dataset, metric)
         full = self._cache.get(key)
-        ds = self._h5["datasets"][dataset][kind][metric]
-        if full is None and rows.size > _SMALL_QUERY:
+        if full is None:
+            ds = self._h5["datasets"][dataset][kind][metric]
+            # A few small queries read only their rows; a large query, or a
+            # metric queried repeatedly (a search), reads it whole once.
+            self._small_reads[key] = self._small_reads.get(key, 0) + 1
+            if rows.size <= _SMALL_QUERY and self._small_reads[key] <= _SMALL_READS:
+                uniq, inverse = np.unique(rows, return_inverse=True)
+                return ds[uniq][inverse.reshape(-1)] if uniq.size else ds[:0]
             full = self._cache[key] = ds[()]
-        if full is not None:
-            return full[rows]
-        uniq, inverse = np.unique(rows, return_inverse=True)
-        return ds[uniq][inverse.reshape(-1)] if uniq.size else ds[:0]
+        return full[rows]
 
     def _metric(self, dataset, metric):
         dataset, (seeds, fids, dyn, static) = self._ds(dataset)
@@ -229,6 +234,11 @@ class Benchmark:
             total = np.where(ok, vals, 0.0).sum(axis=1)
             with np.errstate(invalid="ignore", divide="ignore"):
                 return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        if isinstance(seed, np.random.Generator) and vals.shape[0] == 1:
+            # One cell (a search's query): same draw as below, without the array work.
+            avail = np.flatnonzero(~np.isnan(vals[0]))
+            u = seed.random()
+            return vals[0, avail[int(u * avail.size)]][None] if avail.size else np.full(1, np.nan)
         if isinstance(seed, np.random.Generator):
             ok = ~np.isnan(vals)
             count = ok.sum(axis=1)

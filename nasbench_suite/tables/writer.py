@@ -146,13 +146,13 @@ class TableBuilder:
         arr = d.metrics.get(metric)
         if arr is None:
             cap = max(self._n, self._cells["key"].shape[0] if "key" in self._cells else 0)
-            arr = np.full((cap, d.seeds.size, d.fidelities.size), np.nan, dtype=np.float32)
+            arr = np.full((cap, d.seeds.size, d.fidelities.size), np.nan, dtype=np.float64)
             d.metrics[metric] = arr
             d.units[metric] = units or units_of(metric)
         s = slice(None) if seed is None else self._axis_index(d.seeds, seed, "seed", dataset)
         f = slice(None) if fidelity is None else self._axis_index(d.fidelities, float(fidelity), "fidelity", dataset)
         shape = arr[rows, s, f].shape
-        arr[rows, s, f] = np.broadcast_to(np.asarray(values, dtype=np.float32), shape)
+        arr[rows, s, f] = np.broadcast_to(np.asarray(values, dtype=np.float64), shape)
 
     def set_static(self, dataset: str, metric: str, rows, values, units: str | None = None):
         """Sets a metric that depends on neither seed nor fidelity (params, flops, latency_<device>)."""
