@@ -19,6 +19,7 @@ ext_modules = [
         sources=[
             "csrc/module.cpp",
             "csrc/md5.cpp",
+            "csrc/md5x8.cpp",
             "csrc/dag.cpp",
             "csrc/nb101.cpp",
             "csrc/nb201.cpp",

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "index.hpp"
+#include "md5x8.hpp"
 #include "nb101.hpp"
 #include "nb201.hpp"
 
@@ -466,6 +467,11 @@ PYBIND11_MODULE(_core, m) {
     std::string_view v = data;
     return tfrecord_mask(crc32c(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
   });
+
+  m.def("md5_simd_enabled", &md5_simd_enabled,
+        "Whether NB101 hashing uses the AVX2 multi-buffer MD5 on this machine.");
+  m.def("md5_set_simd", &md5_set_simd, py::arg("on"),
+        "Turns the AVX2 multi-buffer MD5 on or off (for benchmarks); returns the new state.");
 
   m.attr("NB101_ADJACENCY_FEATURES") = nb101::kAdjacencyFeatures;
   m.attr("NB101_PATH_FEATURES") = nb101::kPathFeatures;

@@ -1,5 +1,7 @@
 #include "nb101.hpp"
 
+#include "md5x8.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -195,10 +197,14 @@ Digest hash(const Cell& c) {
       if (c.out[u] >> v & 1u) in[v] |= uint8_t(1u << u);
 
   Digest h[kMaxVertices], next[kMaxVertices];
-  char buf[kMaxVertices * 32 * 2 + 64];
+  // One message buffer per vertex: the vertices of a round are hashed
+  // together by the multi-buffer MD5.
+  char msg[kMaxVertices][kMaxVertices * 32 * 2 + 40];
+  const uint8_t* ptr[kMaxVertices];
+  size_t len[kMaxVertices];
   for (int v = 0; v < n; ++v) {
     // str((out_degree, in_degree, label)) with Python ints
-    char* p = buf;
+    char* p = msg[v];
     *p++ = '(';
     p = put_int(p, __builtin_popcount(c.out[v]));
     *p++ = ',';
@@ -208,15 +214,17 @@ Digest hash(const Cell& c) {
     *p++ = ' ';
     p = put_int(p, c.label[v]);
     *p++ = ')';
-    h[v] = md5(reinterpret_cast<const uint8_t*>(buf), size_t(p - buf));
+    ptr[v] = reinterpret_cast<const uint8_t*>(msg[v]);
+    len[v] = size_t(p - msg[v]);
   }
+  md5_many(ptr, len, n, h);
   char hex[kMaxVertices][32];
   int order[kMaxVertices];
   for (int round = 0; round < n; ++round) {
     for (int v = 0; v < n; ++v) to_hex(h[v], hex[v]);
     sort_by_digest(h, n, order);
     for (int v = 0; v < n; ++v) {
-      char* p = buf;
+      char* p = msg[v];
       for (int k = 0; k < n; ++k) {
         int u = order[k];
         if (in[v] >> u & 1u) {
@@ -235,10 +243,12 @@ Digest hash(const Cell& c) {
       *p++ = '|';
       std::memcpy(p, hex[v], 32);
       p += 32;
-      next[v] = md5(reinterpret_cast<const uint8_t*>(buf), size_t(p - buf));
+      len[v] = size_t(p - msg[v]);
     }
+    md5_many(ptr, len, n, next);
     std::memcpy(h, next, sizeof(Digest) * n);
   }
+  char buf[kMaxVertices * 36 + 8];
   // str(sorted(hashes)): "['d0', 'd1', ...]"
   sort_by_digest(h, n, order);
   char* p = buf;

@@ -93,10 +93,10 @@ def _parse(arch: str) -> np.ndarray:
             m = _NODE.match(item)
             if not m:
                 raise InvalidSpecError(f"arch string {arch!r}: edge {item!r} is not of the form op~source")
-            op, s = m.group(1), int(m.group(2))
+            op = m.group(1)
             if op not in _CODE_OF:
                 raise InvalidSpecError(f"arch string {arch!r}: unknown op {op!r} (ops: {', '.join(OPS)})")
-            if s != src:
+            if m.group(2) != str(src):
                 raise InvalidSpecError(
                     f"arch string {arch!r}: edge {item!r} into node {node} must come from node {src}"
                 )
