@@ -409,9 +409,12 @@ def hash_lines(lines: Sequence[str], nb101, threads: int = 1) -> List[dict]:
         except ValueError as exc:
             results[i] = {"error": f"not JSON: {exc}"}
             continue
+        except RecursionError:
+            results[i] = {"error": "not JSON: nested too deeply"}
+            continue
         if not isinstance(obj, dict):
             results[i] = {"error": f"expected a JSON object with keys \"matrix\" and "
-                                   f"\"ops\", got {type(obj).__name__ if obj is not None else 'null'}"}
+                                   f"\"ops\", got {_json_type(obj)}"}
             continue
         missing = [key for key in ("matrix", "ops") if key not in obj]
         if missing:
@@ -454,6 +457,13 @@ def hash_lines(lines: Sequence[str], nb101, threads: int = 1) -> List[dict]:
             matrix, ops = parsed[i]
             results[i] = _hash_one(matrix, ops, nb101)
     return results  # type: ignore[return-value]
+
+
+def _json_type(value) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "an array"}.get(type(value), type(value).__name__)
 
 
 _PLAIN_ENTRY_TYPES = frozenset((int, float, bool))
@@ -600,7 +610,7 @@ def _cmd_export(args) -> int:
         raise UsageError(f"format {args.fmt!r} is not available for {args.space}; "
                          f"choose from: {', '.join(allowed)}")
     nb101, nb201 = _core_modules()
-    _progress(f"enumerating {args.space} ...")
+    _progress(f"enumerating {args.space} and rendering {args.fmt} ...")
     if args.space == "nb101":
         lines = _export_nb101(nb101, args.fmt, args.threads)
     else:
@@ -627,15 +637,22 @@ def _export_nb101(nb101, fmt: str, threads: Optional[int]) -> Iterable[str]:
         sub_l = np.ascontiguousarray(labs[idx, :n])
         hashes[idx] = nb101.hash_many(sub_m, sub_l, threads=threads or (os.cpu_count() or 1))
     order = np.argsort(hashes, kind="stable")
+    # Cells share few distinct matrices and op lists: render each once.
+    # (The layout is json.dumps' default, so every line parses as JSON.)
+    matrix_text, ops_text = {}, {}
 
     def lines():
         for k in order:
             n = int(nverts[k])
-            yield json.dumps({
-                "hash": str(hashes[k]),
-                "matrix": mats[k, :n, :n].astype(int).tolist(),
-                "ops": [name_of[int(l)] for l in labs[k, :n]],
-            })
+            mkey = (n, mats[k].tobytes())
+            mtext = matrix_text.get(mkey)
+            if mtext is None:
+                mtext = matrix_text[mkey] = json.dumps(mats[k, :n, :n].astype(int).tolist())
+            lkey = labs[k].tobytes()
+            otext = ops_text.get(lkey)
+            if otext is None:
+                otext = ops_text[lkey] = json.dumps([name_of[int(x)] for x in labs[k, :n]])
+            yield f'{{"hash": "{hashes[k]}", "matrix": {mtext}, "ops": {otext}}}'
     return lines()
 
 
