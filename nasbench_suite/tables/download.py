@@ -1,0 +1,853 @@
+"""``nasbench-suite download``: fetch the official benchmark files, check them, convert them.
+
+The registry :data:`ARTIFACTS` lists the files the authors publish, with the
+checksum where the authors publish one.  :func:`fetch` is the downloader:
+stdlib ``urllib`` only, resumable (a ``.part`` file continued with an HTTP
+``Range`` request, started over when the server ignores it), SHA-256
+verified, atomically renamed into place, with a progress bar on stderr.
+:func:`download` picks an artifact, fetches it and calls the converter.
+
+Every URL can be redirected to a mirror (``mirror=`` / ``--mirror`` / the
+``NASBENCH_SUITE_MIRROR`` environment variable: ``BASE/<file name>``), which
+is also how the tests serve fixtures from 127.0.0.1.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import hashlib
+import http.client
+import importlib
+import os
+import shutil
+import socket
+import sys
+import tarfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Callable, Dict, Optional, Sequence, TextIO, Tuple
+
+from .. import __version__
+from .writer import sha256_of
+
+MIRROR_ENV = "NASBENCH_SUITE_MIRROR"
+HOME_ENV = "NASBENCH_SUITE_HOME"
+USER_AGENT = f"nasbench-suite/{__version__} (download)"
+CHUNK = 1 << 20
+
+
+# --------------------------------------------------------------------------
+# the registry
+
+@dataclass(frozen=True)
+class Artifact:
+    """One published file.
+
+    ``sha256`` is enforced (a mismatch deletes the file); it is set only where
+    the authors publish it.  ``sha256_reference`` is a value recorded by a
+    third party: a mismatch is reported, not enforced.  Either way the digest
+    of what was downloaded is written next to it (``<file>.sha256``).
+    """
+    name: str
+    benchmark: str
+    filename: str
+    urls: Tuple[str, ...]          # direct download URLs, tried in order
+    page: str                      # where a person downloads it by hand
+    source: str                    # where these facts are published
+    size: str                      # as published ("~1.95 GB"), for the user
+    sha256: Optional[str] = None
+    sha256_reference: Optional[str] = None
+    checksum_note: str = ""
+    converter: Optional[Tuple[str, str]] = None   # (module, function)
+    table: Optional[str] = None    # default converted table file name
+    unpack: Optional[str] = None   # a tar archive: the directory it holds
+    note: str = ""
+
+
+def _drive(file_id: str) -> Tuple[Tuple[str, ...], str]:
+    """(direct URLs, page) of a Google Drive file.  The direct form with
+    confirm=t skips the "cannot scan for viruses" page Drive shows for big files."""
+    return ((f"https://drive.usercontent.google.com/download?id={file_id}&export=download"
+             f"&confirm=t",), f"https://drive.google.com/file/d/{file_id}/view")
+
+
+_GCS = "https://storage.googleapis.com/nasbench/"
+_NB101_SOURCE = "https://github.com/google-research/nasbench#download-the-dataset"
+_NB201_SOURCE = "https://github.com/D-X-Y/NAS-Bench-201#preparation-and-download"
+_NATS_SOURCE = "https://github.com/D-X-Y/NATS-Bench#preparation-and-download"
+_NB101_CONVERT = ("nasbench_suite.tables.convert_nb101", "convert_nb101")
+# convert_nb201 reads the NB201 .pth, the NATS .pickle.pbz2 and the NATS directory.
+_NB201_CONVERT = ("nasbench_suite.tables.convert_nb201", "convert_nb201")
+_COMPUTED = "no checksum published; computed after download and recorded"
+
+ARTIFACTS: Dict[str, Artifact] = {a.name: a for a in (
+    # google-research/nasbench README, "Download the dataset": URLs, sizes and SHA-256.
+    Artifact("nb101-full", "nb101", "nasbench_full.tfrecord",
+             (_GCS + "nasbench_full.tfrecord",), _GCS + "nasbench_full.tfrecord",
+             _NB101_SOURCE, "~1.95 GB",
+             sha256="3d64db8180fb1b0207212f9032205064312b6907a3bbc81eabea10db2f5c7e9c",
+             checksum_note="published in the google-research/nasbench README",
+             converter=_NB101_CONVERT, table="nb101-full.h5",
+             note="4, 12, 36 and 108 epochs, 3 repeats each"),
+    Artifact("nb101-only108", "nb101", "nasbench_only108.tfrecord",
+             (_GCS + "nasbench_only108.tfrecord",), _GCS + "nasbench_only108.tfrecord",
+             _NB101_SOURCE, "~499 MB",
+             sha256="4c39c3936e36a85269881d659e44e61a245babcb72cb374eacacf75d0e5f4fd1",
+             checksum_note="published in the google-research/nasbench README",
+             converter=_NB101_CONVERT, table="nb101-only108.h5", note="108 epochs only"),
+    # D-X-Y/NAS-Bench-201 README, "Preparation and Download": Drive ids and sizes.
+    # The six hex digits in the names are the "last six digits for this file";
+    # no full checksum is published.
+    Artifact("nb201-v1_1", "nb201", "NAS-Bench-201-v1_1-096897.pth",
+             *_drive("16Y0UwGisiouVRxW-W5hEtbxmcHw_0hF_"), _NB201_SOURCE, "~4.7 GB",
+             checksum_note=_COMPUTED, converter=_NB201_CONVERT, table="nb201-v1_1.h5",
+             note="recommended by the authors; 12- and 200-epoch results"),
+    Artifact("nb201-v1_0", "nb201", "NAS-Bench-201-v1_0-e61699.pth",
+             *_drive("1SKW0Cu0u8-gb18zDpaAGi0f74UdXeGKs"), _NB201_SOURCE, "~2.2 GB",
+             checksum_note=_COMPUTED, converter=_NB201_CONVERT, table="nb201-v1_0.h5",
+             note="deprecated by the authors"),
+    # D-X-Y/NATS-Bench README, table of benchmark files (2020.08.31); no sizes
+    # or checksums are published there.
+    Artifact("nats-tss-simple", "nats-tss", "NATS-tss-v1_0-3ffb9-simple.tar",
+             *_drive("17_saCsj_krKjlCBLOJEpNtzPXArMCqxU"), _NATS_SOURCE,
+             "~1.15 GB (not published; third-party figure)",
+             sha256_reference="580fd8f3425fed9f495640b0f12ccb7744f89dec7aff263bd75aed37ab0b8bb6",
+             checksum_note="not published by the authors; the reference value was recorded by "
+                           "third-party download scripts and is checked but not enforced",
+             converter=_NB201_CONVERT, table="nats-tss.h5", unpack="NATS-tss-v1_0-3ffb9-simple",
+             note="the archive the official API reads with fast_mode=True"),
+    Artifact("nats-tss-pbz2", "nats-tss", "NATS-tss-v1_0-3ffb9.pickle.pbz2",
+             *_drive("1vzyK0UVH2D3fTpa1_dSWnp1gvGpAxRul"), _NATS_SOURCE, "not published",
+             checksum_note=_COMPUTED, converter=_NB201_CONVERT, table="nats-tss.h5",
+             note="the single file the official API reads with fast_mode=False"),
+    Artifact("nats-tss-full", "nats-tss", "NATS-tss-v1_0-3ffb9-full", (),
+             "https://drive.google.com/drive/folders/17S2Xg_rVkUul4KuJdq0WaWoUuDbo8ZKB",
+             _NATS_SOURCE, "split into 30 GB chunks (join them with cat)",
+             checksum_note="no checksum published",
+             note="with trained weights; a Drive folder: by hand only"),
+)}
+
+DEFAULT_ARTIFACT = {"nb101": "nb101-full", "nb201": "nb201-v1_1", "nats-tss": "nats-tss-simple"}
+BENCHMARKS = tuple(DEFAULT_ARTIFACT)
+
+
+# --------------------------------------------------------------------------
+# errors
+
+class DownloadError(Exception):
+    """A download or conversion that failed; the message says what to do."""
+
+
+class HTTPStatusError(DownloadError):
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+class UnreachableError(DownloadError):
+    """The host could not be reached (DNS, refused, timed out, TLS)."""
+
+
+class ChecksumError(DownloadError, ValueError):
+    def __init__(self, message: str, expected: str, actual: str):
+        super().__init__(message)
+        self.expected, self.actual = expected, actual
+
+
+class _Interrupted(Exception):
+    """The stream ended early: the .part file keeps what arrived, ``hasher`` has digested it."""
+
+    def __init__(self, reason: str, hasher):
+        super().__init__(reason)
+        self.hasher = hasher
+
+
+# --------------------------------------------------------------------------
+# progress bar
+
+def _fmt_bytes(n: float) -> str:
+    """Decimal units, as the benchmarks' sizes are published (1 MB = 10**6 bytes)."""
+    if abs(n) < 1000:
+        return f"{n:.0f} B"
+    for unit in ("kB", "MB", "GB"):
+        n /= 1000.0
+        if abs(n) < 1000:
+            break
+    return f"{n:.1f} {unit}"
+
+
+def _fmt_eta(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class Progress:
+    """Bytes done, percent, rate and ETA on one stderr line.
+
+    ``enabled=None`` draws only on a terminal.  On a terminal the line is
+    redrawn in place (``\\r``) at most 10 times a second; elsewhere (forced
+    with ``--progress`` into a log) a full line is written every 2 s.
+    The rate is measured over the last ~5 s, so it follows the network.
+    """
+
+    def __init__(self, label: str, total: Optional[int], initial: int = 0,
+                 stream: Optional[TextIO] = None, enabled: Optional[bool] = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.stream = sys.stderr if stream is None else stream
+        tty = _isatty(self.stream)
+        self.enabled = tty if enabled is None else enabled
+        self.tty, self.label, self.total, self.done = tty, label, total, initial
+        self.clock = clock
+        self.interval = 0.1 if tty else 2.0
+        now = clock()
+        self._window = collections.deque([(now, initial)])
+        self._last_draw = -1e9
+        self._drawn_at: Optional[int] = None   # ``done`` when last drawn
+
+    def update(self, n: int) -> None:
+        self.done += n
+        now = self.clock()
+        self._window.append((now, self.done))
+        while len(self._window) > 2 and now - self._window[1][0] > 5.0:
+            self._window.popleft()
+        if self.enabled and now - self._last_draw >= self.interval:
+            self._draw(now)
+
+    def rate(self) -> float:
+        (t0, b0), (t1, b1) = self._window[0], self._window[-1]
+        return (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0
+
+    def line(self, bar: bool = True) -> str:
+        rate = self.rate()
+        parts = [self.label]
+        if self.total:
+            frac = min(self.done / self.total, 1.0)
+            drawn = f"[{'#' * int(frac * 20):<20}] " if bar else ""
+            parts.append(f"{drawn}{100 * frac:5.1f}%")
+            parts.append(f"{_fmt_bytes(self.done)}/{_fmt_bytes(self.total)}")
+        else:
+            parts.append(_fmt_bytes(self.done))
+        parts.append(f"{_fmt_bytes(rate)}/s")
+        if self.total and rate > 0:
+            parts.append("ETA " + _fmt_eta(max(self.total - self.done, 0) / rate))
+        elif self.total:
+            parts.append("ETA --:--")
+        return "  ".join(parts)
+
+    def _draw(self, now: float) -> None:
+        self._last_draw = now
+        if self.tty:
+            width = shutil.get_terminal_size((80, 24)).columns - 1
+            text = self.line()
+            if len(text) > width:  # a narrow terminal: the figures matter more than the bar
+                text = self.line(bar=False)
+            self.stream.write("\r" + text[:width].ljust(width))
+        else:
+            self.stream.write(self.line() + "\n")
+        self.stream.flush()
+        self._drawn_at = self.done
+
+    def close(self) -> None:
+        """Draw the final state (once) and end the line."""
+        if not self.enabled:
+            return
+        if self._drawn_at != self.done:
+            self._draw(self.clock())
+        if self.tty:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+# --------------------------------------------------------------------------
+# the downloader
+
+@dataclass
+class FetchResult:
+    path: str
+    sha256: str
+    bytes: int
+    resumed_from: int = 0     # bytes of a .part file that were kept
+
+
+def _host(url: str) -> str:
+    return urllib.parse.urlsplit(url).netloc or url
+
+
+def _open(url: str, offset: int, timeout: float):
+    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    request = urllib.request.Request(url, headers=headers)
+    return urllib.request.build_opener().open(request, timeout=timeout)
+
+
+def _content_range(header: Optional[str]) -> Tuple[Optional[int], Optional[int]]:
+    """(first byte, total) of a ``Content-Range: bytes a-b/total`` header."""
+    if not header or not header.startswith("bytes "):
+        return None, None
+    span, _, total = header[6:].partition("/")
+    first = span.split("-")[0]
+    return (int(first) if first.isdigit() else None,
+            int(total) if total.strip().isdigit() else None)
+
+
+def _stream(url: str, part: str, hasher, offset: int, timeout: float,
+            progress_factory, log, by_hand: str):
+    """One request: append to (or restart) ``part``; return (its size, hasher).
+
+    Raises :class:`_Interrupted` when the body ends early, with the bytes
+    that did arrive written and fsync'd, so the next request resumes there.
+    """
+    try:
+        response = _open(url, offset, timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and offset:
+            _, total = _content_range(exc.headers.get("Content-Range"))
+            exc.close()
+            if total == offset:  # the .part already holds the whole file
+                return offset, hasher
+            _discard(part)
+            raise _Interrupted(f"the server refused to resume at byte {offset}",
+                               hashlib.sha256()) from None
+        raise HTTPStatusError(
+            f"{url}: HTTP {exc.code} {exc.reason}; the file may have moved or the host "
+            f"may be limiting downloads: {by_hand}", exc.code) from None
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        if isinstance(reason, (socket.timeout, TimeoutError)):
+            reason = f"no answer within {timeout:g} s"
+        raise UnreachableError(f"cannot reach {_host(url)}: {reason}; {by_hand}") from None
+    with response:
+        status = getattr(response, "status", None) or response.getcode() or 200
+        ctype = response.headers.get("Content-Type", "")
+        if ctype.split(";")[0].strip().lower() == "text/html":
+            raise DownloadError(
+                f"{_host(url)} answered with a web page instead of the file (Google Drive "
+                f"does this when the file's download quota is exceeded or it needs a "
+                f"sign-in); {by_hand}")
+        length = response.headers.get("Content-Length")
+        length = int(length) if length and length.isdigit() else None
+        first, total = _content_range(response.headers.get("Content-Range"))
+        if status == 206 and first != offset:
+            _discard(part)
+            raise _Interrupted(f"the server sent bytes from {first} when asked for {offset}",
+                               hashlib.sha256())
+        if offset and status != 206:
+            log(f"{_host(url)} does not support resuming; downloading from the start")
+            offset, hasher = 0, hashlib.sha256()
+        mode = "ab" if offset else "wb"
+        if total is None and length is not None:
+            total = offset + length
+        if total is not None:
+            _check_space(os.path.dirname(part) or ".", total - offset)
+        bar = progress_factory(total, offset)
+        size, reason = offset, None
+        # read1 returns what has arrived (one socket read), so a stall that
+        # ends in a timeout loses nothing that was already received.
+        read = getattr(response, "read1", response.read)
+        try:
+            with open(part, mode) as out:
+                while True:
+                    try:
+                        block = read(CHUNK)
+                    except (OSError, http.client.HTTPException) as exc:
+                        # A reset, a read timeout, a broken chunk: keep what came.
+                        reason = str(exc) or type(exc).__name__
+                        break
+                    if not block:
+                        break
+                    out.write(block)
+                    hasher.update(block)
+                    size += len(block)
+                    bar.update(len(block))
+                out.flush()
+                os.fsync(out.fileno())
+        finally:
+            bar.close()
+    if reason is None and total is not None and size < total:
+        reason = f"connection closed after {size} of {total} bytes"
+    if reason is not None:
+        raise _Interrupted(reason, hasher)
+    return size, hasher
+
+
+def _discard(path: str) -> None:
+    if os.path.exists(path):
+        os.remove(path)
+
+
+def _check_space(directory: str, needed: int) -> None:
+    try:
+        free = shutil.disk_usage(directory).free
+    except OSError:
+        return
+    if needed > free:
+        raise DownloadError(f"not enough disk space in {directory}: the download needs "
+                            f"{_fmt_bytes(needed)} more, {_fmt_bytes(free)} is free; "
+                            f"free some space or pass another --dest")
+
+
+def fetch(url: str, path: str, *, sha256: Optional[str] = None, page: Optional[str] = None,
+          hint: str = "", timeout: float = 60.0, retries: int = 5, retry_wait: float = 1.0,
+          progress: Optional[bool] = None, stream: Optional[TextIO] = None,
+          log: Optional[Callable[[str], None]] = None) -> FetchResult:
+    """Download ``url`` to ``path``, resuming ``path + '.part'`` if it is there.
+
+    - an existing ``.part`` is continued with ``Range: bytes=<size>-``; a
+      server that answers 200 instead of 206 gets the file from the start;
+    - a connection that drops mid-file is resumed up to ``retries`` times
+      (waiting ``retry_wait * 2**k`` s); after that the ``.part`` is kept for
+      the next run;
+    - ``sha256`` (lowercase hex), when given, must match: a mismatch deletes
+      the file and raises :class:`ChecksumError`;
+    - the complete file is renamed to ``path`` atomically.
+    ``page`` and ``hint`` only shape the error messages (where to download by
+    hand, and what to run after).
+    """
+    log = log or (lambda message: None)
+    path = os.fspath(path)
+    part = path + ".part"
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, exist_ok=True)
+    label = os.path.basename(path)
+    by_hand = f"download it by hand from {page or url} into {directory}" + (
+        f" and run `{hint}`" if hint else "")
+
+    def progress_factory(total, initial):
+        return Progress(label, total, initial, stream=stream, enabled=progress)
+
+    hasher = hashlib.sha256()
+    offset = os.path.getsize(part) if os.path.isfile(part) else 0
+    resumed_from = offset
+    if offset:
+        log(f"resuming {label} at {_fmt_bytes(offset)}")
+        with open(part, "rb") as f:  # the digest covers the kept prefix too
+            for block in iter(lambda: f.read(CHUNK), b""):
+                hasher.update(block)
+    attempt = 0
+    while True:
+        try:
+            size, hasher = _stream(url, part, hasher, offset, timeout, progress_factory, log,
+                                   by_hand)
+            break
+        except _Interrupted as exc:
+            hasher = exc.hasher
+            previous, offset = offset, (os.path.getsize(part) if os.path.exists(part) else 0)
+            if offset > previous:  # progress was made: the retry budget is per stall
+                attempt = 0
+            if attempt >= retries:
+                raise DownloadError(
+                    f"the download of {url} was interrupted ({exc}); {_fmt_bytes(offset)} are "
+                    f"kept in {part}: run the same command again to resume") from None
+            wait = retry_wait * (2 ** attempt)
+            attempt += 1
+            log(f"interrupted ({exc}); continuing at {_fmt_bytes(offset)} "
+                f"(retry {attempt}/{retries})")
+            time.sleep(wait)
+        except OSError as exc:  # writing the .part, not the network
+            raise DownloadError(f"cannot write {part}: {exc.strerror or exc}") from None
+
+    actual = hasher.hexdigest()
+    if sha256 is not None and actual != sha256.lower():
+        os.remove(part)
+        raise ChecksumError(
+            f"checksum mismatch for {label}: expected sha256 {sha256.lower()}, got {actual}. "
+            f"The file was corrupted in transit or changed upstream; the bad file was "
+            f"deleted. Run the same command again to download it afresh, or {by_hand} after "
+            f"checking it with `sha256sum`", sha256.lower(), actual)
+    os.replace(part, path)
+    _fsync_dir(directory)
+    _write_sidecar(path, actual)
+    return FetchResult(path, actual, size, resumed_from=resumed_from)
+
+
+def _fsync_dir(directory: str) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_sidecar(path: str, digest: str) -> None:
+    """Record the digest in ``<file>.sha256`` (the format `sha256sum -c` reads)."""
+    with open(path + ".sha256", "w", encoding="utf-8") as f:
+        f.write(f"{digest}  {os.path.basename(path)}\n")
+
+
+def _read_sidecar(path: str) -> Optional[str]:
+    try:
+        with open(path + ".sha256", encoding="utf-8") as f:
+            return f.read().split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+# --------------------------------------------------------------------------
+# choosing, downloading and converting a benchmark
+
+def select(benchmark: str, only108: bool = False, artifact: Optional[str] = None) -> Artifact:
+    """The artifact to fetch for ``benchmark`` (``--only108`` / ``--artifact``)."""
+    if benchmark not in DEFAULT_ARTIFACT:
+        raise DownloadError(f"unknown benchmark {benchmark!r}; choose one of "
+                            f"{', '.join(BENCHMARKS)}")
+    if only108 and benchmark != "nb101":
+        raise DownloadError("--only108 applies to nb101 only")
+    if artifact is None:
+        return ARTIFACTS["nb101-only108" if only108 else DEFAULT_ARTIFACT[benchmark]]
+    chosen = ARTIFACTS.get(artifact)
+    if chosen is None or chosen.benchmark != benchmark or (only108 and artifact != "nb101-only108"):
+        names = [a.name for a in ARTIFACTS.values() if a.benchmark == benchmark]
+        raise DownloadError(f"no artifact {artifact!r} for {benchmark}; choose one of "
+                            f"{', '.join(names)}")
+    return chosen
+
+
+def resolve_urls(artifact: Artifact, mirror: Optional[str] = None) -> Tuple[str, ...]:
+    """The URLs to try: ``<mirror>/<file name>`` when a mirror is set (argument,
+    else ``$NASBENCH_SUITE_MIRROR``), the official ones otherwise."""
+    mirror = mirror if mirror is not None else os.environ.get(MIRROR_ENV, "")
+    if mirror:
+        return (mirror.rstrip("/") + "/" + urllib.parse.quote(artifact.filename),)
+    return artifact.urls
+
+
+def default_dest() -> str:
+    """``$NASBENCH_SUITE_HOME``, else ``$XDG_CACHE_HOME/nasbench-suite`` (``~/.cache``)."""
+    home = os.environ.get(HOME_ENV)
+    if home:
+        return home
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "nasbench-suite")
+
+
+def convert_command(artifact: Artifact, path: str, out: str) -> str:
+    """The commands that convert ``path`` by hand (for error messages)."""
+    space = "nb101" if artifact.benchmark == "nb101" else "nb201"
+    if artifact.unpack:
+        directory = os.path.dirname(path) or "."
+        return (f"tar xf {path} -C {directory} && nasbench-suite convert {space} "
+                f"{os.path.join(directory, artifact.unpack)} -o {out}")
+    return f"nasbench-suite convert {space} {path} -o {out}"
+
+
+@dataclass
+class DownloadResult:
+    artifact: Artifact
+    path: str
+    sha256: str
+    checksum: str                 # how the digest was checked, in words
+    downloaded: bool              # False when a complete file was already there
+    table: Optional[str] = None   # the converted table, if converted
+
+
+def _checksum_status(artifact: Artifact, digest: str, log) -> str:
+    if artifact.sha256:
+        return "verified against the published sha256"
+    if artifact.sha256_reference:
+        if digest == artifact.sha256_reference:
+            return "matches the third-party reference sha256 (none is published)"
+        log(f"warning: sha256 {digest} of {artifact.filename} differs from the third-party "
+            f"reference {artifact.sha256_reference}; no official checksum exists, so the "
+            f"file is kept. If conversion fails, delete it and download again.")
+        return "differs from the third-party reference sha256 (none is published)"
+    return "no sha256 published; computed and recorded in the .sha256 file"
+
+
+def _existing(artifact: Artifact, path: str, log) -> Optional[str]:
+    """The digest of a complete file already at ``path``, or None to download it."""
+    if not os.path.isfile(path):
+        return None
+    if artifact.sha256:
+        log(f"checking the sha256 of the existing {path}")
+        digest = sha256_of(path)
+        if digest != artifact.sha256:
+            log(f"the existing {path} does not match the published sha256 "
+                f"(got {digest}); downloading it again")
+            os.remove(path)
+            return None
+        _write_sidecar(path, digest)
+        return digest
+    # Files only reach their final name complete, so trust one we (or the user) put there.
+    digest = _read_sidecar(path)
+    if digest is None:
+        log(f"computing the sha256 of the existing {path}")
+        digest = sha256_of(path)
+        _write_sidecar(path, digest)
+    return digest
+
+
+def _unpack(artifact: Artifact, archive: str, log) -> str:
+    """Extract the archive's directory next to it, atomically; return its path.
+
+    Only plain files and directories inside the archive are accepted (no
+    links, no absolute or ``..`` paths).  The directory appears under its
+    final name only once complete, so an existing one is reused.
+    """
+    parent = os.path.dirname(archive) or "."
+    target = os.path.join(parent, artifact.unpack)  # type: ignore[arg-type]
+    if os.path.isdir(target):
+        return target
+    staging = target + ".unpacking"
+    shutil.rmtree(staging, ignore_errors=True)
+    log(f"unpacking {archive}")
+    try:
+        with tarfile.open(archive) as tar:
+            members = tar.getmembers()
+            for m in members:
+                parts = m.name.replace("\\", "/").split("/")
+                if not (m.isfile() or m.isdir()) or m.name.startswith("/") or ".." in parts:
+                    raise DownloadError(f"{archive}: unsafe entry {m.name!r} in the archive; "
+                                        f"it was not unpacked")
+            # The "data" filter (Python >= 3.12, backported to 3.8.17+) checks it all again.
+            safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+            tar.extractall(staging, members=members, **safe)
+    except (tarfile.TarError, EOFError) as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise DownloadError(f"{archive} is not a readable tar archive ({exc}); delete it and "
+                            f"download it again") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    # The official archive holds one top directory; accept its contents bare too.
+    entries = os.listdir(staging)
+    root = staging
+    if len(entries) == 1 and os.path.isdir(os.path.join(staging, entries[0])):
+        root = os.path.join(staging, entries[0])
+    os.replace(root, target)
+    shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _convert(artifact: Artifact, path: str, out: str, force: bool, progress: bool,
+             log) -> str:
+    module_name, func_name = artifact.converter  # type: ignore[misc]
+    try:
+        converter = getattr(importlib.import_module(module_name), func_name)
+    except (ImportError, AttributeError) as exc:
+        raise DownloadError(
+            f"cannot convert {path}: {module_name}.{func_name} is not available in this "
+            f"installation ({exc}); the download is kept. Convert it later with "
+            f"`{convert_command(artifact, path, out)}`, or pass --no-convert") from None
+    from .errors import TableError
+    try:
+        source = _unpack(artifact, path, log) if artifact.unpack else path
+        log(f"converting {source} -> {out}")
+        converter(source, out, overwrite=force, progress=progress)
+    except (TableError, ValueError, OSError) as exc:
+        raise DownloadError(f"the conversion of {path} failed: {exc}; the download is kept "
+                            f"at {path}") from None
+    return out
+
+
+def download(benchmark: str, dest: Optional[str] = None, *, only108: bool = False,
+             artifact: Optional[str] = None, convert: bool = True, output: Optional[str] = None,
+             mirror: Optional[str] = None, urls: Optional[Sequence[str]] = None,
+             force: bool = False, timeout: float = 60.0, retries: int = 5,
+             retry_wait: float = 1.0, progress: Optional[bool] = None,
+             stream: Optional[TextIO] = None,
+             log: Optional[Callable[[str], None]] = None) -> DownloadResult:
+    """Fetch a benchmark's official file into ``dest`` and convert it to a table.
+
+    ``urls`` replaces the registry's URLs and ``mirror`` (or
+    ``$NASBENCH_SUITE_MIRROR``) serves ``<mirror>/<file name>``; tests use
+    them to stay off the internet.  With ``force`` the file is fetched again
+    and the table rebuilt.  Raises :class:`DownloadError` (with subclasses per
+    failure) whose message says what to do.
+    """
+    log = log or (lambda message: None)
+    art = select(benchmark, only108, artifact)
+    dest = os.fspath(dest) if dest is not None else default_dest()
+    path = os.path.join(dest, art.filename)
+    candidates = tuple(urls) if urls else resolve_urls(art, mirror)
+    if force:
+        for stale in (path, path + ".part"):
+            _discard(stale)
+        if art.unpack:
+            shutil.rmtree(os.path.join(dest, art.unpack), ignore_errors=True)
+    digest = _existing(art, path, log)
+    downloaded = digest is None
+    if digest is not None:
+        log(f"{path} is already complete")
+    elif not candidates:
+        raise DownloadError(f"{art.name} cannot be downloaded automatically ({art.note}); "
+                            f"download it by hand from {art.page}")
+    else:
+        hint = (convert_command(art, path, _table_path(art, dest, output))
+                if art.converter else "")
+        for i, url in enumerate(candidates):
+            log(f"downloading {url}\n  -> {path} ({art.size})")
+            try:
+                digest = fetch(url, path, sha256=art.sha256, page=art.page, hint=hint,
+                               timeout=timeout, retries=retries, retry_wait=retry_wait,
+                               progress=progress, stream=stream, log=log).sha256
+                break
+            except (UnreachableError, HTTPStatusError) as exc:
+                if i == len(candidates) - 1:
+                    raise
+                log(f"{exc}\n  trying the next URL")
+    assert digest is not None
+    result = DownloadResult(art, path, digest, _checksum_status(art, digest, log), downloaded)
+    if not convert:
+        return result
+    if art.converter is None:
+        log(f"no converter reads {art.filename}; it is kept at {path}")
+        return result
+    out = _table_path(art, dest, output)
+    if os.path.exists(out) and not force:
+        log(f"{out} already exists; pass --force to rebuild it")
+    else:
+        _convert(art, path, out, force, progress is not False, log)
+    result.table = out
+    return result
+
+
+def _table_path(art: Artifact, dest: str, output: Optional[str]) -> str:
+    return os.fspath(output) if output else os.path.join(dest, art.table or art.name + ".h5")
+
+
+# --------------------------------------------------------------------------
+# the command line
+
+_DESCRIPTION = """\
+Download the official data of a tabular benchmark, check it, and convert it
+into a nasbench-suite table (HDF5).
+
+  nb101     NAS-Bench-101: nasbench_full.tfrecord (~1.95 GB; epochs 4, 12, 36,
+            108), or with --only108 nasbench_only108.tfrecord (~499 MB),
+            from storage.googleapis.com; sha256 published by the authors.
+  nb201     NAS-Bench-201: NAS-Bench-201-v1_1-096897.pth (4.7 GB) from Google
+            Drive (--artifact nb201-v1_0 for the older 2.2 GB file).
+  nats-tss  NATS-Bench topology space: NATS-tss-v1_0-3ffb9-simple.tar from
+            Google Drive (--artifact nats-tss-pbz2 for the single-file form).
+            The same cells as nb201, with more results; converting it reads
+            one architecture at a time, while converting the nb201 .pth loads
+            the whole file (tens of GB of memory, as the official API does).
+
+An interrupted download leaves FILE.part in the destination; running the same
+command again resumes it (HTTP Range). The file is checked against the
+published sha256 where one exists (a mismatch deletes it); the digest of every
+download is written to FILE.sha256. The file gets its final name only once it
+is complete. The progress bar (bytes/s, ETA) is drawn on stderr when it is a
+terminal.
+"""
+
+_EPILOG = """\
+examples:
+  nasbench-suite download nb101 --only108 --dest ~/data/nasbench
+  nasbench-suite download nb201 --no-convert
+  nasbench-suite download --list
+  NASBENCH_SUITE_MIRROR=http://mirror.lab/nas nasbench-suite download nats-tss
+
+environment:
+  NASBENCH_SUITE_HOME    default destination (else ~/.cache/nasbench-suite)
+  NASBENCH_SUITE_MIRROR  fetch BASE/<file name> instead of the official URLs
+
+exit status: 0 success, 2 bad arguments or a failed download or conversion
+(the message says why and what to do), 130 interrupted (run again to resume).
+"""
+
+
+def add_download_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``download`` subcommand to an argparse subparsers object."""
+    p = subparsers.add_parser("download", help="download and convert an official benchmark",
+                              description=_DESCRIPTION, epilog=_EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("benchmark", nargs="?", choices=BENCHMARKS, metavar="BENCHMARK",
+                   help="nb101, nb201 or nats-tss")
+    p.add_argument("--dest", metavar="DIR", default=None,
+                   help="where the file goes (default: $NASBENCH_SUITE_HOME or "
+                        "~/.cache/nasbench-suite)")
+    p.add_argument("--only108", action="store_true",
+                   help="nb101: the 108-epoch subset (~499 MB) instead of the full file")
+    p.add_argument("--artifact", metavar="NAME",
+                   help="another published file of the benchmark (see --list)")
+    p.add_argument("--no-convert", dest="convert", action="store_false",
+                   help="download and check only")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="the converted table (default: DIR/<artifact>.h5, e.g. "
+                        "nb101-full.h5)")
+    p.add_argument("--mirror", metavar="URL",
+                   help="fetch URL/<file name> instead of the official URL")
+    p.add_argument("--force", action="store_true",
+                   help="download again and rebuild the table even if they exist")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="network timeout per connect or read (default 60)")
+    p.add_argument("--retries", type=int, default=5, metavar="N",
+                   help="resume a dropped connection up to N times in a row (default 5)")
+    noise = p.add_mutually_exclusive_group()
+    noise.add_argument("--progress", action="store_true", default=None,
+                       help="draw the progress bar even when stderr is not a terminal")
+    noise.add_argument("-q", "--quiet", action="store_true",
+                       help="no progress bar and no messages, only errors")
+    p.add_argument("--list", action="store_true",
+                   help="list the known files, their sizes and checksums, and exit")
+    p.set_defaults(run=run_download)
+    return p
+
+
+def list_artifacts(out: TextIO) -> None:
+    for a in ARTIFACTS.values():
+        default = "  (default)" if DEFAULT_ARTIFACT[a.benchmark] == a.name else ""
+        out.write(f"{a.benchmark:<9} {a.name:<16} {a.filename}{default}\n")
+        out.write(f"    size: {a.size}; {a.note}\n")
+        check = a.sha256 or a.sha256_reference
+        out.write(f"    sha256: {check + ' ' if check else ''}({a.checksum_note})\n")
+        out.write(f"    url: {a.urls[0] if a.urls else 'by hand only: ' + a.page}\n")
+        out.write(f"    source: {a.source}\n")
+
+
+def run_download(args) -> int:
+    """The ``download`` subcommand; returns the exit status."""
+    prog = "nasbench-suite"
+    if args.list:
+        list_artifacts(sys.stdout)
+        return 0
+    if args.benchmark is None:
+        print(f"{prog} download: error: name a benchmark ({', '.join(BENCHMARKS)}) "
+              f"or pass --list", file=sys.stderr)
+        return 2
+
+    def log(message: str) -> None:
+        if not args.quiet:
+            print(message, file=sys.stderr, flush=True)
+
+    try:
+        result = download(args.benchmark, args.dest, only108=args.only108,
+                          artifact=args.artifact, convert=args.convert, output=args.output,
+                          mirror=args.mirror, force=args.force, timeout=args.timeout,
+                          retries=max(args.retries, 0),
+                          progress=False if args.quiet else args.progress, log=log)
+    except DownloadError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the destination: permissions, a full disk
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"{prog}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; run the same command again to resume the download",
+              file=sys.stderr)
+        return 130
+    print(f"file    {result.path}")
+    print(f"sha256  {result.sha256} ({result.checksum})")
+    if result.table:
+        print(f"table   {result.table}")
+    return 0
