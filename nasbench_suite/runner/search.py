@@ -49,7 +49,8 @@ def run_search(benchmark, strategy, seed: int, budget, search_metric: str = "val
     metric (report metrics use the mean over repeats). ``n_workers``
     asynchronous workers share a simulated clock; each evaluation takes the
     table's cost. The strategy's own compute time is excluded unless
-    ``include_strategy_time`` (then runs are no longer reproducible).
+    ``include_strategy_time`` (then runs are no longer reproducible). The
+    incumbent is the best result at the search metric's fidelity.
     Same arguments give a byte-identical trajectory.
     """
     bench = benchmark if isinstance(benchmark, Benchmark) else Benchmark.open(benchmark)
@@ -118,7 +119,9 @@ def run_search(benchmark, strategy, seed: int, budget, search_metric: str = "val
         finish, _, proposal, result = heapq.heappop(events)
         _, dt = timed(strategy.tell, proposal, result)
         label = strategy.space.label(proposal.cell)
-        if not np.isnan(result.value) and result.value > best[0]:
+        # The incumbent is the best result at the search fidelity: a lower
+        # rung of a multi-fidelity strategy is not comparable with it.
+        if result.fidelity == s_fid and not np.isnan(result.value) and result.value > best[0]:
             if label not in report_cache:
                 report_cache[label] = bench.query(proposal.cell, r_name, r_fid, dataset, seed="mean")
             best = (result.value, label, report_cache[label])

@@ -1,0 +1,28 @@
+"""Shared fixtures: synthetic tables (session-scoped, built once) and the data path."""
+from __future__ import annotations
+
+import os
+import pathlib
+import sys
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+
+from synthetic_tables import make_nb101_table, make_nb201_table  # noqa: E402
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def data_dir() -> pathlib.Path:
+    return pathlib.Path(os.environ.get("NASBENCH_SUITE_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def nb201_synthetic(tmp_path_factory):
+    return make_nb201_table(tmp_path_factory.mktemp("tables") / "nb201_synthetic.h5")
+
+
+@pytest.fixture(scope="session")
+def nb101_synthetic(tmp_path_factory):
+    return make_nb101_table(tmp_path_factory.mktemp("tables") / "nb101_synthetic.h5")
