@@ -48,6 +48,9 @@ commands:
   hash          hash NAS-Bench-101 cells given as JSON lines
   space stats   enumerate a search space and print its counts
   space export  write every cell of a space (hashes, JSON lines, arch strings)
+  convert       official benchmark files (NB101 TFRecords, NB201/NATS archives) -> table
+  import        public CSV/JSON/parquet tables -> table (recipe nb201-public)
+  download      fetch an official benchmark (resume, sha256) and convert it
 
 examples:
   # the official NAS-Bench-101 hash of one cell
@@ -226,8 +229,31 @@ def build_parser() -> argparse.ArgumentParser:
                    help="worker threads for hashing (default: all cores)")
     p.set_defaults(run=_cmd_export)
 
+    _add_table_commands(commands, raw)
+
     parser._space_parser = space  # for 'nasbench-suite space' with no action
     return parser
+
+
+def _add_table_commands(commands, formatter) -> None:
+    """convert / import / download: each module registers its own parser."""
+    from nasbench_suite.tables.convert_nb101 import add_convert_nb101_parser
+    from nasbench_suite.tables.convert_nb201 import add_convert_nb201_parser
+    from nasbench_suite.tables.download import add_download_parser
+    from nasbench_suite.tables.importers import add_import_parser
+
+    convert = commands.add_parser(
+        "convert", help="convert official benchmark files into a table",
+        description="Convert official benchmark files into a nasbench-suite table (docs/FORMAT.md).",
+        epilog="examples:\n  nasbench-suite convert nb101 nasbench_only108.tfrecord -o nb101.h5\n"
+               "  nasbench-suite convert nb201 NAS-Bench-201-v1_1-096897.pth -o nb201.h5\n",
+        formatter_class=formatter)
+    converters = convert.add_subparsers(dest="convert_command", metavar="SPACE", parser_class=_Parser)
+    converters.required = True
+    add_convert_nb101_parser(converters)
+    add_convert_nb201_parser(converters)
+    add_import_parser(commands)
+    add_download_parser(commands)
 
 
 def _version() -> str:

@@ -94,13 +94,22 @@ def check_root(h5, path) -> dict:
     if isinstance(space, bytes):
         space = space.decode()
     if space not in SPACES:
-        raise TableFormatError(f"{path}: unknown search space {space!r} (known: {', '.join(SPACES)})")
+        raise TableFormatError(f"{path}: unknown search space {space!r} (known: {', '.join(SPACES)}); "
+                               "upgrade nasbench-suite or re-convert the table")
     out = {"space": space}
     for name in ("provenance", "cost_model"):
         raw = attrs.get(name)
         out[name] = json.loads(raw) if raw is not None else {}
     out["created"] = str(attrs.get("created", ""))
     return out
+
+
+def corrupt(path, exc) -> TableFormatError:
+    """The error for data that HDF5 cannot read (a damaged chunk, a missing group)."""
+    return TableFormatError(
+        f"{os.fspath(path)}: cannot read the table's data ({exc}); the file is corrupt or "
+        "incomplete: re-download or re-convert it"
+    )
 
 
 def open_h5(path, mode="r"):
@@ -124,18 +133,54 @@ def read_all(path) -> TableData:
     """The whole table in memory."""
     with open_h5(path) as h5:
         root = check_root(h5, path)
-        cells = {name: h5["cells"][name][()] for name in h5["cells"]}
-        datasets = {}
-        for dname, g in h5["datasets"].items():
-            d = DatasetData(g["seeds"][()].astype(np.int64), g["fidelities"][()].astype(np.float64))
-            for kind, target in (("metrics", d.metrics), ("static", d.static)):
-                if kind in g:
-                    for mname, ds in g[kind].items():
-                        target[mname] = ds[()]
-                        d.units[mname] = str(ds.attrs.get("units", ""))
-            datasets[dname] = d
+        try:
+            cells = {name: h5["cells"][name][()] for name in h5["cells"]}
+            datasets = {}
+            for dname, g in h5["datasets"].items():
+                d = DatasetData(g["seeds"][()].astype(np.int64), g["fidelities"][()].astype(np.float64))
+                for kind, target in (("metrics", d.metrics), ("static", d.static)):
+                    if kind in g:
+                        for mname, ds in g[kind].items():
+                            target[mname] = ds[()]
+                            d.units[mname] = str(ds.attrs.get("units", ""))
+                datasets[dname] = d
+        except (OSError, KeyError) as exc:
+            raise corrupt(path, exc) from None
     attrs = {"provenance": root["provenance"], "cost_model": root["cost_model"], "created": root["created"]}
     return TableData(root["space"], cells, datasets, attrs)
+
+
+def _mode_for(path: str) -> int:
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    try:  # Linux: read it without changing it (os.umask would, for every thread)
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_dir(directory: str) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return  # platforms without directory fds
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_all(path, table: TableData) -> None:
@@ -148,6 +193,9 @@ def write_all(path, table: TableData) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".h5", dir=directory)
     os.close(fd)
     try:
+        # mkstemp creates the file 0600; give the table the mode of the file it
+        # replaces, or of any new file (umask), so others can still read it.
+        os.chmod(tmp, _mode_for(path))
         with h5py.File(tmp, "w") as h5:
             h5.attrs["format"] = FORMAT_NAME
             h5.attrs["format_version"] = FORMAT_VERSION
@@ -164,7 +212,7 @@ def write_all(path, table: TableData) -> None:
                 if n and arr.ndim >= 1:
                     kw = dict(chunks=(chunk,) + arr.shape[1:], **COMPRESSION)
                 gc.create_dataset(name, data=arr, **kw)
-            gd = h5.create_group("datasets")
+            gd = h5.create_group("datasets", track_order=True)
             for dname, d in table.datasets.items():
                 g = gd.create_group(dname)
                 g.create_dataset("seeds", data=np.asarray(d.seeds, dtype=np.int64))
@@ -182,6 +230,7 @@ def write_all(path, table: TableData) -> None:
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        _fsync_dir(directory)  # the rename itself survives a crash (compaction then empties the journal)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
