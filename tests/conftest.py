@@ -26,3 +26,15 @@ def nb201_synthetic(tmp_path_factory):
 @pytest.fixture(scope="session")
 def nb101_synthetic(tmp_path_factory):
     return make_nb101_table(tmp_path_factory.mktemp("tables") / "nb101_synthetic.h5")
+
+
+@pytest.fixture(scope="session")
+def nb201_public(tmp_path_factory):
+    """The real NB201 table built by the nb201-public recipe (skips without the data)."""
+    from nasbench_suite.tables.importers import import_table
+
+    source = data_dir() / "nb201"
+    if not source.is_dir():
+        pytest.skip(f"public NB201 data not found at {source} (set NASBENCH_SUITE_DATA)")
+    out = tmp_path_factory.mktemp("public") / "nb201_public.h5"
+    return import_table(recipe="nb201-public", source=str(source), out=str(out))

@@ -15,13 +15,22 @@ class SpaceOps:
         self.name = name
         self.module = module
 
-    def sample(self, rng: np.random.Generator):
-        return self.module.sample(rng)
+    def sample(self, rng):
+        """A uniform sample; ``rng`` is a Generator or a strategy's Stream."""
+        if self.name == "nb201" and hasattr(rng, "below"):
+            return nb201.Cell._from_codes([rng.below(5) for _ in range(nb201.NUM_EDGES)])
+        return self.module.sample(getattr(rng, "generator", rng))
 
-    def mutate(self, cell, rng: np.random.Generator):
+    def mutate(self, cell, rng):
         """The space's standard mutation (NB101: official notebook rule with
-        mutation rate 1; NB201: one edge to a different op)."""
-        return self.module.mutate(cell, rng)
+        mutation rate 1; NB201: one edge to a different op). ``rng`` is a
+        Generator or a strategy's Stream."""
+        if self.name == "nb201" and hasattr(rng, "below"):
+            codes = cell.codes.tolist()
+            edge, other = rng.below(nb201.NUM_EDGES), rng.below(len(nb201.OPS) - 1)
+            codes[edge] = other + (other >= codes[edge])
+            return nb201.Cell._from_codes(codes)
+        return self.module.mutate(cell, getattr(rng, "generator", rng))
 
     def neighbours(self, cell) -> list:
         return self.module.neighbours(cell)

@@ -29,6 +29,37 @@ class Proposal:
     fidelity: float | None = None
 
 
+class Stream:
+    """Uniform draws from a numpy Generator, fetched in chunks: the per-draw
+    cost of a Python float instead of a numpy call. Deterministic given the
+    Generator (the chunks are its ``random()`` output, consumed in order)."""
+
+    __slots__ = ("generator", "_buf", "_chunk")
+
+    def __init__(self, generator: np.random.Generator, chunk: int = 256):
+        self.generator = generator
+        self._buf: list = []
+        self._chunk = chunk
+
+    def random(self) -> float:
+        if not self._buf:
+            self._buf = self.generator.random(self._chunk).tolist()
+            self._buf.reverse()
+        return self._buf.pop()
+
+    def below(self, n: int) -> int:
+        """Uniform integer in [0, n)."""
+        return int(self.random() * n)
+
+    def distinct(self, n: int, k: int) -> list:
+        """k distinct integers from [0, n), sorted (Floyd's algorithm)."""
+        chosen: set = set()
+        for j in range(n - k, n):
+            t = self.below(j + 1)
+            chosen.add(j if t in chosen else t)
+        return sorted(chosen)
+
+
 class SearchSpaceExhausted(RuntimeError):
     """Every cell of the space (up to isomorphism) has been proposed."""
 
@@ -50,6 +81,7 @@ class Strategy:
     def __init__(self, space, rng: np.random.Generator, *, dedup: bool = True):
         self.space: SpaceOps = get_space(space)
         self.rng = check_rng(rng)
+        self.stream = Stream(self.rng)
         self.dedup = bool(dedup)
         self.seen: set[int] = set()
         self.history: list[tuple[Any, Result]] = []
@@ -68,14 +100,16 @@ class Strategy:
         proposal = self._as_proposal(self._propose())
         if self.dedup and not self._is_promotion(proposal):
             tries = 0
-            while self.space.canonical(proposal.cell) in self.seen:
+            key = self.space.canonical(proposal.cell)
+            while key in self.seen:
                 self.duplicates_avoided += 1
                 tries += 1
                 if tries < self.max_retries:
                     proposal = self._as_proposal(self._propose())
                 else:
                     proposal = Proposal(self._unseen_sample(), proposal.fidelity)
-            self.seen.add(self.space.canonical(proposal.cell))
+                key = self.space.canonical(proposal.cell)
+            self.seen.add(key)
         return proposal
 
     def tell(self, proposal: Proposal, result: Result) -> None:

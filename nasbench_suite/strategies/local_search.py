@@ -41,17 +41,17 @@ class LocalSearch(Strategy):
             if self._init_left > 0:
                 self._init_left -= 1
                 self._init_pending += 1
-                return self.space.sample(self.rng)
+                return self.space.sample(self.stream)
             # Waiting for the initial cells to finish (parallel workers):
             # keep the other workers busy with random cells.
-            return self.space.sample(self.rng)
+            return self.space.sample(self.stream)
         if not self._queue and self._pending == 0:
             self._step()
             return self._propose()
         if self._queue:
             self._pending += 1
             return self._queue.pop()
-        return self.space.sample(self.rng)
+        return self.space.sample(self.stream)
 
     def _step(self) -> None:
         """All neighbours told: move to the best one or restart."""

@@ -14,4 +14,4 @@ class RandomSearch(Strategy):
     name = "random_search"
 
     def _propose(self):
-        return self.space.sample(self.rng)
+        return self.space.sample(self.stream)

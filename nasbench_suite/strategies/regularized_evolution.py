@@ -47,10 +47,10 @@ class RegularizedEvolution(Strategy):
     def _propose(self):
         self._asked += 1
         if self._asked <= self.population_size or len(self.population) < self.sample_size:
-            return self.space.sample(self.rng)
-        idx = self.rng.choice(len(self.population), size=self.sample_size, replace=False)
+            return self.space.sample(self.stream)
+        idx = self.stream.distinct(len(self.population), self.sample_size)
         parent = max((self.population[i] for i in idx), key=lambda m: m[1])
-        return self.space.mutate(parent[0], self.rng)
+        return self.space.mutate(parent[0], self.stream)
 
     def _observe(self, proposal, result) -> None:
         value = -np.inf if np.isnan(result.value) else result.value
