@@ -48,5 +48,6 @@ def test_readme_python_example_runs():
     text = README.read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     assert blocks, "README.md has no Python example"
+    namespace: dict = {}  # the blocks read as one session, top to bottom
     for code in blocks:
-        exec(compile(code, "README.md", "exec"), {})
+        exec(compile(code, "README.md", "exec"), namespace)
