@@ -11,7 +11,10 @@ from ..spaces import nb101, nb201
 
 
 def _is_scalar_cell(cells) -> bool:
-    return isinstance(cells, (str, bytes, int, np.integer, nb101.Cell, nb201.Cell, dict))
+    # Anything not iterable (a float, None, ...) is one cell, which the adapter
+    # then rejects with a message, rather than a TypeError from iterating it.
+    return (isinstance(cells, (str, bytes, int, np.integer, nb101.Cell, nb201.Cell, dict))
+            or not hasattr(cells, "__iter__"))
 
 
 class Nb101Adapter:
@@ -34,16 +37,19 @@ class Nb101Adapter:
         return out
 
     def describe(self, cells: list) -> dict:
-        stacked = nb101._stack(cells)
-        m, lab, nv = nb101.prune_many(*stacked, layout="end")
-        hashes = nb101.hash_many(*stacked)
+        return self.describe_arrays(*nb101._stack(cells))
+
+    def describe_arrays(self, matrices, labels) -> dict:
+        """The description of N cells given as batch arrays (raises on an invalid one)."""
+        m, lab, nv = nb101.prune_many(matrices, labels, layout="end")
+        hashes = nb101.hash_many(matrices, labels, threads=None)
         return {
             "key": _core.hex_to_keys(hashes.astype("S32")),
             "hash": hashes.astype("S32"),
             "matrix": m,
             "labels": lab,
             "num_vertices": nv.astype(np.int8),
-            "canonical": np.array([c.canonical_key() for c in cells], dtype=np.uint64),
+            "canonical": nb101.canonical_many(matrices, labels, threads=None),
         }
 
     def keys(self, cells) -> np.ndarray:

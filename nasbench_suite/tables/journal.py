@@ -83,8 +83,19 @@ def append_result(path, space: str, cell, dataset: str, seed: int, fidelity: flo
     payload = json.dumps(record, sort_keys=True).encode("utf-8")
     frame = _HEADER.pack(MAGIC, len(payload), _core.crc32c(payload)) + payload
     with table_lock(path):
-        fd = os.open(journal_path(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        jp = journal_path(path)
+        fd = os.open(jp, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
+            # A torn frame left by a process killed mid-append is cut off
+            # first (we hold the lock, so nobody is writing it): appended
+            # after it, this frame would be misread and the journal unreadable.
+            size = os.fstat(fd).st_size
+            if size:
+                with open(fd, "rb", closefd=False) as f:
+                    data = f.read()
+                end = _scan(data, jp)[1]
+                if end < size:
+                    os.ftruncate(fd, end)
             view = memoryview(frame)
             while view:
                 view = view[os.write(fd, view):]
@@ -93,14 +104,9 @@ def append_result(path, space: str, cell, dataset: str, seed: int, fidelity: flo
             os.close(fd)
 
 
-def read_journal(path) -> list[dict]:
-    """The complete records of the journal (a torn tail is ignored)."""
-    jp = journal_path(path)
-    try:
-        with open(jp, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        return []
+def _scan(data: bytes, jp: str) -> tuple[list[dict], int]:
+    """The complete records of journal bytes, and where they end: the length
+    of the file less a torn last frame, if any."""
     records, pos = [], 0
     while pos < len(data):
         if len(data) - pos < _HEADER.size:
@@ -118,11 +124,22 @@ def read_journal(path) -> list[dict]:
         if _core.crc32c(payload) != crc:
             if end == len(data):
                 break  # torn last record
-            warnings.warn(f"{jp}: skipping a record with a bad checksum at byte {pos}", stacklevel=2)
+            warnings.warn(f"{jp}: skipping a record with a bad checksum at byte {pos}", stacklevel=3)
         else:
             records.append(json.loads(payload.decode("utf-8")))
         pos = end
-    return records
+    return records, pos
+
+
+def read_journal(path) -> list[dict]:
+    """The complete records of the journal (a torn tail is ignored)."""
+    jp = journal_path(path)
+    try:
+        with open(jp, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return []
+    return _scan(data, jp)[0]
 
 
 def apply_records(builder, records: list[dict]) -> None:
