@@ -8,23 +8,19 @@ bool KeyIndex::build(const uint64_t* keys, int64_t n, int64_t* dup) {
   uint64_t cap = 16;
   while (cap < uint64_t(n) * 2) cap <<= 1;
   mask_ = cap - 1;
-  lo_.assign(cap, 0);
-  hi_.assign(cap, 0);
-  row_.assign(cap, -1);
+  slots_.assign(cap, Slot{0, 0, -1});
   n_ = n;
   for (int64_t r = 0; r < n; ++r) {
     uint64_t lo = keys[2 * r], hi = keys[2 * r + 1];
     uint64_t s = mix(lo, hi) & mask_;
-    while (row_[s] >= 0) {
-      if (lo_[s] == lo && hi_[s] == hi) {
+    while (slots_[s].row >= 0) {
+      if (slots_[s].lo == lo && slots_[s].hi == hi) {
         if (dup) *dup = r;
         return false;
       }
       s = (s + 1) & mask_;
     }
-    lo_[s] = lo;
-    hi_[s] = hi;
-    row_[s] = r;
+    slots_[s] = Slot{lo, hi, r};
   }
   return true;
 }
@@ -32,11 +28,15 @@ bool KeyIndex::build(const uint64_t* keys, int64_t n, int64_t* dup) {
 int64_t KeyIndex::find(uint64_t lo, uint64_t hi) const {
   uint64_t s = mix(lo, hi) & mask_;
   while (true) {
-    int64_t r = row_[s];
-    if (r < 0) return -1;
-    if (lo_[s] == lo && hi_[s] == hi) return r;
+    const Slot& slot = slots_[s];
+    if (slot.row < 0) return -1;
+    if (slot.lo == lo && slot.hi == hi) return slot.row;
     s = (s + 1) & mask_;
   }
+}
+
+void KeyIndex::prefetch(uint64_t lo, uint64_t hi) const {
+  __builtin_prefetch(&slots_[mix(lo, hi) & mask_]);
 }
 
 namespace {
@@ -72,21 +72,45 @@ uint32_t crc32c(const uint8_t* p, size_t len, uint32_t crc) {
   return ~crc;
 }
 
+namespace {
+// Hex digit values; 0xff for anything else.
+struct HexTable {
+  uint8_t v[256];
+  HexTable() {
+    for (int i = 0; i < 256; ++i) v[i] = 0xff;
+    for (int i = 0; i < 10; ++i) v['0' + i] = uint8_t(i);
+    for (int i = 0; i < 6; ++i) v['a' + i] = v['A' + i] = uint8_t(10 + i);
+  }
+};
+const HexTable kHex;
+}  // namespace
+
 bool parse_hex128(const char* s, int stride, uint64_t* lo, uint64_t* hi) {
   uint8_t bytes[16];
+  uint8_t bad = 0;
   for (int i = 0; i < 16; ++i) {
-    int v = 0;
-    for (int k = 0; k < 2; ++k) {
-      char c = s[(2 * i + k) * stride];
-      int d;
-      if (c >= '0' && c <= '9') d = c - '0';
-      else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-      else return false;
-      v = v * 16 + d;
-    }
-    bytes[i] = uint8_t(v);
+    uint8_t a = kHex.v[uint8_t(s[(2 * i) * stride])], b = kHex.v[uint8_t(s[(2 * i + 1) * stride])];
+    bad |= uint8_t(a | b) & 0xf0;
+    bytes[i] = uint8_t((a << 4) | (b & 0x0f));
   }
+  if (bad) return false;
+  std::memcpy(lo, bytes, 8);
+  std::memcpy(hi, bytes + 8, 8);
+  return true;
+}
+
+bool parse_hex128_ucs4(const uint32_t* s, uint64_t* lo, uint64_t* hi) {
+  uint8_t bytes[16];
+  uint32_t wide = 0;
+  uint8_t bad = 0;
+  for (int i = 0; i < 16; ++i) {
+    uint32_t ca = s[2 * i], cb = s[2 * i + 1];
+    wide |= (ca | cb) & ~0x7fu;
+    uint8_t a = kHex.v[ca & 0x7f], b = kHex.v[cb & 0x7f];
+    bad |= uint8_t(a | b) & 0xf0;
+    bytes[i] = uint8_t((a << 4) | (b & 0x0f));
+  }
+  if (bad || wide) return false;
   std::memcpy(lo, bytes, 8);
   std::memcpy(hi, bytes + 8, 8);
   return true;

@@ -14,6 +14,7 @@ class KeyIndex {
   // keys: n pairs (lo, hi). Returns false on a duplicate key (dup = its row).
   bool build(const uint64_t* keys, int64_t n, int64_t* dup);
   int64_t find(uint64_t lo, uint64_t hi) const;
+  void prefetch(uint64_t lo, uint64_t hi) const;
   int64_t size() const { return n_; }
 
  private:
@@ -24,8 +25,12 @@ class KeyIndex {
     x ^= x >> 33;
     return x;
   }
-  std::vector<uint64_t> lo_, hi_;
-  std::vector<int64_t> row_;  // -1 = empty slot
+  // Key and row side by side: a probe touches one cache line.
+  struct Slot {
+    uint64_t lo, hi;
+    int64_t row;  // -1 = empty
+  };
+  std::vector<Slot> slots_;
   uint64_t mask_ = 0;
   int64_t n_ = 0;
 };
@@ -37,5 +42,7 @@ inline uint32_t tfrecord_mask(uint32_t crc) { return ((crc >> 15) | (crc << 17))
 // Parses 32 hex chars (either case) into (lo, hi) = little-endian words of
 // the 16 digest bytes. Returns false when a char is not hex.
 bool parse_hex128(const char* s, int stride, uint64_t* lo, uint64_t* hi);
+// The same for a numpy '<U32' element (UCS-4 code points).
+bool parse_hex128_ucs4(const uint32_t* s, uint64_t* lo, uint64_t* hi);
 
 }  // namespace nbs

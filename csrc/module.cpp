@@ -184,20 +184,30 @@ const uint8_t* nb201_codes(const U8Array& codes, ssize_t* n) {
 
 
 // Parses an array of 32-char hex strings ('S32' bytes or '<U32' str) into
-// (N, 2) key words; throws naming the first bad element.
-template <typename Char>
-void parse_hex_array(const Char* base, ssize_t n, ssize_t width, uint64_t* out) {
-  std::vector<char> tmp(32);
-  for (ssize_t i = 0; i < n; ++i) {
-    const Char* s = base + i * width;
-    bool ok = true;
-    for (int k = 0; k < 32; ++k) {
-      auto c = s[k];
-      if (uint32_t(c) > 127) ok = false;
-      tmp[size_t(k)] = char(c);
+// (N, 2) key words without the GIL; throws naming the first bad element.
+void parse_hex_array(const void* base, ssize_t n, bool ucs4, uint64_t* out) {
+  ssize_t bad = -1;
+  {
+    py::gil_scoped_release release;
+    for (ssize_t i = 0; i < n; ++i) {
+      bool ok = ucs4 ? parse_hex128_ucs4(static_cast<const uint32_t*>(base) + 32 * i, out + 2 * i, out + 2 * i + 1)
+                     : parse_hex128(static_cast<const char*>(base) + 32 * i, 1, out + 2 * i, out + 2 * i + 1);
+      if (!ok) {
+        bad = i;
+        break;
+      }
     }
-    if (!ok || !parse_hex128(tmp.data(), 1, out + 2 * i, out + 2 * i + 1))
-      throw InvalidSpec("key " + std::to_string(i) + " is not a 32-character hex hash");
+  }
+  if (bad >= 0) throw InvalidSpec("key " + std::to_string(bad) + " is not a 32-character hex hash");
+}
+
+// Batched lookups, prefetching the slot of the key a few places ahead.
+void find_batch(const KeyIndex& idx, const uint64_t* k, ssize_t n, int64_t* r) {
+  py::gil_scoped_release release;
+  constexpr ssize_t kAhead = 8;
+  for (ssize_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) idx.prefetch(k[2 * (i + kAhead)], k[2 * (i + kAhead) + 1]);
+    r[i] = idx.find(k[2 * i], k[2 * i + 1]);
   }
 }
 
@@ -208,9 +218,9 @@ std::vector<uint64_t> hex_keys(const py::array& a) {
   ssize_t n = arr.size(), item = arr.itemsize();
   std::vector<uint64_t> keys(size_t(2 * n));
   if (kind == 'S' && item == 32) {
-    parse_hex_array(static_cast<const char*>(arr.data()), n, 32, keys.data());
+    parse_hex_array(arr.data(), n, false, keys.data());
   } else if (kind == 'U' && item == 128) {
-    parse_hex_array(static_cast<const uint32_t*>(arr.data()), n, 32, keys.data());
+    parse_hex_array(arr.data(), n, true, keys.data());
   } else {
     throw InvalidSpec("hashes must be 32-character hex strings (dtype S32 or <U32), got dtype " +
                       py::str(arr.dtype()).cast<std::string>());
@@ -425,10 +435,7 @@ PYBIND11_MODULE(_core, m) {
         I64Array rows({n});
         const uint64_t* k = keys.data();
         int64_t* r = rows.mutable_data();
-        {
-          py::gil_scoped_release release;
-          for (ssize_t i = 0; i < n; ++i) r[i] = idx.find(k[2 * i], k[2 * i + 1]);
-        }
+        find_batch(idx, k, n, r);
         return rows;
       })
       .def("find_hex", [](const KeyIndex& idx, const py::array& hashes) {
@@ -436,10 +443,7 @@ PYBIND11_MODULE(_core, m) {
         ssize_t n = ssize_t(keys.size() / 2);
         I64Array rows({n});
         int64_t* r = rows.mutable_data();
-        {
-          py::gil_scoped_release release;
-          for (ssize_t i = 0; i < n; ++i) r[i] = idx.find(keys[2 * i], keys[2 * i + 1]);
-        }
+        find_batch(idx, keys.data(), n, r);
         return rows;
       })
       .def("find_one", [](const KeyIndex& idx, uint64_t lo, uint64_t hi) { return idx.find(lo, hi); })
