@@ -45,9 +45,9 @@ def loadavg() -> str:
         return "n/a"
 
 
-def run_benchmarks(json_path: Path, extra: list[str]) -> None:
+def run_benchmarks(json_path: Path, tests: str, extra: list[str]) -> None:
     cmd = [
-        sys.executable, "-m", "pytest", "tests/benchmarks", "-q", "-p", "no:cacheprovider",
+        sys.executable, "-m", "pytest", tests, "-q", "-p", "no:cacheprovider",
         "--benchmark-enable", "--benchmark-only", f"--benchmark-json={json_path}", *extra,
     ]
     print("+", " ".join(cmd), flush=True)
@@ -70,7 +70,7 @@ def _command(*cmd: str) -> str:
     return out.stdout.strip() if out.returncode == 0 else ""
 
 
-def machine() -> list[tuple[str, str]]:
+def machine(commit_info: dict | None = None) -> list[tuple[str, str]]:
     cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
     cpu = _first(r"^model name\s*:\s*(.+)$", cpuinfo, platform.processor() or "unknown")
@@ -86,8 +86,12 @@ def machine() -> list[tuple[str, str]]:
     setup_py = (REPO / "setup.py").read_text() if (REPO / "setup.py").exists() else ""
     ext_flags = _first(r'extra_compile_args = (\[[^\]]*"-O[^\]]*\])', setup_py, "?")
     base_flags = sysconfig.get_config_var("OPT") or ""
-    commit = _command("git", "rev-parse", "--short", "HEAD") or "unknown"
-    dirty = " (uncommitted changes)" if _command("git", "status", "--porcelain") else ""
+    if commit_info and commit_info.get("id"):  # the commit the benchmarks ran on
+        commit = str(commit_info["id"])[:7]
+        dirty = " (uncommitted changes)" if commit_info.get("dirty") else ""
+    else:
+        commit = _command("git", "rev-parse", "--short", "HEAD") or "unknown"
+        dirty = " (uncommitted changes)" if _command("git", "status", "--porcelain") else ""
     return [
         ("CPU", cpu),
         ("cores", f"{logical} logical, {usable} usable by this process"),
@@ -123,6 +127,31 @@ def rows_by_group(data: dict) -> dict[str, list[dict]]:
     return groups
 
 
+def other_benchmarks(data: dict) -> list[str]:
+    """Benchmarks of the run that carry no role/cells (other parts of the
+    suite): listed with their raw times so that nothing is dropped silently."""
+    rows = []
+    for b in data["benchmarks"]:
+        info = b.get("extra_info", {})
+        if info.get("cells") and info.get("role") in ("core", "reference"):
+            continue
+        s = b["stats"]
+        rows.append(f"| {b.get('group') or '-'} | `{b['name']}` | {s['rounds']} | "
+                    f"{secs(s['median'])} | {secs(s['min'])} |")
+    if not rows:
+        return []
+    return [
+        "## Other benchmarks in this run",
+        "",
+        "Raw times only (no per-cell normalisation here; see their own test modules).",
+        "",
+        "| group | benchmark | rounds | median / run | min / run |",
+        "|---|---|---:|---:|---:|",
+        *rows,
+        "",
+    ]
+
+
 def reference_of(rows: list[dict]) -> dict | None:
     refs = [r for r in rows if r["role"] == "reference"]
     return refs[0] if refs else None
@@ -141,6 +170,8 @@ def us(seconds: float) -> str:
 
 
 def secs(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:,.1f} us"
     return f"{seconds * 1e3:,.1f} ms" if seconds < 1 else f"{seconds:,.2f} s"
 
 
@@ -267,7 +298,7 @@ def report(data: dict, load_before: str, load_after: str) -> str:
         "| | |",
         "|---|---|",
         f"| date (UTC) | {when} |",
-        *[f"| {k} | {v} |" for k, v in machine()],
+        *[f"| {k} | {v} |" for k, v in machine(data.get("commit_info"))],
         f"| load average (1/5/15 min) before / after | {load_before} ; {load_after} |",
         "",
         "This is a shared 2-core machine: other processes (builds, test runs) may have been "
@@ -303,6 +334,7 @@ def report(data: dict, load_before: str, load_after: str) -> str:
         "isomorphism) classifies the first official indices only.",
         "",
     ]
+    lines += other_benchmarks(data)
     return "\n".join(lines)
 
 
@@ -310,6 +342,9 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--json", type=Path, help="existing pytest-benchmark JSON (skip running)")
+    p.add_argument("--tests", default="tests/benchmarks",
+                   help="what pytest runs (default: tests/benchmarks; "
+                        "tests/benchmarks/test_bench_core.py for the core groups only)")
     p.add_argument("--out", type=Path, default=REPO / "reports" / "perf.md")
     p.add_argument("--keep-json", type=Path, help="also copy the benchmark JSON here")
     p.add_argument("pytest_args", nargs="*", help="extra arguments for pytest (after --)")
@@ -318,13 +353,14 @@ def main(argv=None) -> None:
     load_before = loadavg()
     if args.json:
         data = json.loads(args.json.read_text())
-        load_before = "n/a (report from an existing JSON)"
+        load_before = data.get("perf_report_load", {}).get("before", "n/a (existing JSON)")
     else:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "bench.json"
-            run_benchmarks(path, args.pytest_args)
+            run_benchmarks(path, args.tests, args.pytest_args)
             data = json.loads(path.read_text())
-    load_after = loadavg() if not args.json else "n/a"
+    load_after = data.get("perf_report_load", {}).get("after", "n/a") if args.json else loadavg()
+    data.setdefault("perf_report_load", {"before": load_before, "after": load_after})
     if args.keep_json:
         args.keep_json.write_text(json.dumps(data, indent=1))
     args.out.parent.mkdir(parents=True, exist_ok=True)
