@@ -146,16 +146,25 @@ py::tuple padded_arrays(ssize_t n, const std::vector<nb101::Cell>& cells, bool o
   return py::make_tuple(m, lab, nv);
 }
 
+// Cells before pruning (7x7 + labels), with their pruned form ("end"
+// layout) and canonical key, so the facade builds Cell objects without
+// validating again.
 py::tuple full_arrays(const std::vector<nb101::Full>& fs) {
   constexpr int V = nb101::kMaxVertices;
   ssize_t n = ssize_t(fs.size());
   U8Array m({n, ssize_t(V), ssize_t(V)});
   I64Array lab({n, ssize_t(V)});
+  std::vector<nb101::Cell> cells(fs.size());
+  U64Array keys({n});
   for (ssize_t i = 0; i < n; ++i) {
-    std::memcpy(m.mutable_data() + i * V * V, fs[size_t(i)].m, V * V);
-    std::memcpy(lab.mutable_data() + i * V, fs[size_t(i)].labels, V * sizeof(int64_t));
+    const nb101::Full& f = fs[size_t(i)];
+    std::memcpy(m.mutable_data() + i * V * V, f.m, V * V);
+    std::memcpy(lab.mutable_data() + i * V, f.labels, V * sizeof(int64_t));
+    nb101::check_and_prune(f.raw(), &cells[size_t(i)]);
+    keys.mutable_data()[i] = nb101::canonical_key(cells[size_t(i)]);
   }
-  return py::make_tuple(m, lab);
+  py::tuple pruned = padded_arrays(n, cells, false);
+  return py::make_tuple(m, lab, pruned[0], pruned[1], pruned[2], keys);
 }
 
 nb101::Full as_full(const U8Array& matrix, const I64Array& labels) {

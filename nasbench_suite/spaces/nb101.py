@@ -70,7 +70,7 @@ class Cell:
     official notebook); identity, hashing and encodings use the pruned cell.
     """
 
-    __slots__ = ("_matrix", "_ops", "_pm", "_pl", "_key")
+    __slots__ = ("_matrix", "_ops", "_olab", "_pm", "_pl", "_key")
 
     def __init__(self, matrix, ops: Sequence[str]):
         codes = matrix_codes(matrix)
@@ -81,10 +81,23 @@ class Cell:
     def _init(self, codes: np.ndarray, labels: np.ndarray, names) -> None:
         self._pm, self._pl = _core.nb101_prune_one(codes, labels, names)
         self._matrix = _readonly(codes.copy())
+        self._olab = _readonly(np.array(labels, dtype=np.int64))
         self._ops = tuple(names) if names is not None else _names_of(labels)
         _readonly(self._pm)
         _readonly(self._pl)
         self._key: int | None = None
+
+    @classmethod
+    def _from_parts(cls, matrix, labels, pruned_matrix, pruned_labels, key) -> "Cell":
+        """A cell the core has already validated, pruned and keyed."""
+        cell = cls.__new__(cls)
+        cell._matrix = _readonly(matrix)
+        cell._olab = _readonly(labels)
+        cell._ops = _names_of(labels.tolist())
+        cell._pm = _readonly(pruned_matrix)
+        cell._pl = _readonly(pruned_labels)
+        cell._key = key
+        return cell
 
     @classmethod
     def from_labels(cls, matrix, labels) -> "Cell":
@@ -152,7 +165,7 @@ class Cell:
 
     def _full(self) -> tuple[np.ndarray, np.ndarray, int]:
         """The original as 7x7 codes + labels (padding appended later)."""
-        return self._matrix, np.array([_LABEL_OF.get(o, _UNKNOWN) for o in self._ops]), len(self._ops)
+        return self._matrix, self._olab, len(self._ops)
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, Cell):
@@ -277,22 +290,25 @@ def encode(cells: Sequence[Cell], kind: str = "path") -> np.ndarray:
 
 
 # ---------------------------------------------------------------- random
-def _from_full(m: np.ndarray, lab: np.ndarray) -> Cell:
-    return Cell.from_labels(m, lab)
+def _from_full(parts: tuple) -> list[Cell]:
+    """Cells from the core's (originals, labels, pruned, pruned labels, sizes, keys)."""
+    m, lab, pm, pl, nv, keys = parts
+    out = []
+    for i, (n, key) in enumerate(zip(nv.tolist(), keys.tolist())):
+        out.append(Cell._from_parts(m[i], lab[i], pm[i, :n, :n], pl[i, :n], key))
+    return out
 
 
 def sample(rng: np.random.Generator) -> Cell:
     """A random valid cell by the official rule (``random_spec``): each upper-
     triangular entry of a 7x7 matrix is 1 with probability 1/2, ops uniform,
     invalid specs rejected."""
-    m, lab = _core.nb101_sample(seed_from(rng), 1)
-    return _from_full(m[0], lab[0])
+    return _from_full(_core.nb101_sample(seed_from(rng), 1))[0]
 
 
 def sample_many(rng: np.random.Generator, n: int) -> list[Cell]:
     """``n`` independent :func:`sample` draws (one seed drawn from ``rng``)."""
-    m, lab = _core.nb101_sample(seed_from(rng), int(n))
-    return [_from_full(m[i], lab[i]) for i in range(len(m))]
+    return _from_full(_core.nb101_sample(seed_from(rng), int(n)))
 
 
 def _padded_original(cell: Cell, rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray]:
@@ -300,6 +316,8 @@ def _padded_original(cell: Cell, rng: np.random.Generator | None) -> tuple[np.nd
     gets isolated vertices before its output, with ops drawn from ``rng``
     (op 0 without one; an isolated vertex's op never changes a neighbour)."""
     m, lab, v = cell._full()
+    if v == MAX_VERTICES:
+        return m, lab
     if v > MAX_VERTICES:
         # Larger originals (allowed when pruning brings them to <= 7) are
         # replaced by their pruned form, the cell the search actually sees.
@@ -320,8 +338,11 @@ def mutate(cell: Cell, rng: np.random.Generator, mutation_rate: float = 1.0) -> 
     valid. The child may be isomorphic to the parent (use :func:`one_change`
     for a guaranteed change)."""
     full, labels = _padded_original(cell, rng)
-    m, lab = _core.nb101_mutate(full, labels, seed_from(rng), float(mutation_rate))
-    return _from_full(m[0], lab[0])
+    return _mutate_seeded(full, labels, seed_from(rng), mutation_rate)
+
+
+def _mutate_seeded(full: np.ndarray, labels: np.ndarray, seed: int, mutation_rate: float = 1.0) -> Cell:
+    return _from_full(_core.nb101_mutate(full, labels, int(seed), float(mutation_rate)))[0]
 
 
 def neighbours(cell: Cell) -> list[Cell]:
@@ -329,8 +350,7 @@ def neighbours(cell: Cell) -> list[Cell]:
     7-vertex original, deduplicated by canonical form, the parent's own
     isomorphism class excluded; in move order (edges row-major, then ops)."""
     full, labels = _padded_original(cell, None)
-    m, lab = _core.nb101_neighbours(full, labels)
-    return [_from_full(m[i], lab[i]) for i in range(len(m))]
+    return _from_full(_core.nb101_neighbours(full, labels))
 
 
 def one_change(cell: Cell, rng: np.random.Generator) -> Cell:

@@ -19,7 +19,9 @@ class SpaceOps:
         """A uniform sample; ``rng`` is a Generator or a strategy's Stream."""
         if self.name == "nb201" and hasattr(rng, "below"):
             return nb201.Cell._from_codes([rng.below(5) for _ in range(nb201.NUM_EDGES)])
-        return self.module.sample(getattr(rng, "generator", rng))
+        if hasattr(rng, "pool"):  # NB101: 64 official samples per core call
+            return rng.pool("nb101-sample", lambda g: nb101.sample_many(g, 64))
+        return self.module.sample(rng)
 
     def mutate(self, cell, rng):
         """The space's standard mutation (NB101: official notebook rule with
@@ -30,6 +32,9 @@ class SpaceOps:
             edge, other = rng.below(nb201.NUM_EDGES), rng.below(len(nb201.OPS) - 1)
             codes[edge] = other + (other >= codes[edge])
             return nb201.Cell._from_codes(codes)
+        if self.name == "nb101" and hasattr(rng, "below"):
+            full, labels = nb101._padded_original(cell, rng.generator)
+            return nb101._mutate_seeded(full, labels, rng.below(1 << 53))
         return self.module.mutate(cell, getattr(rng, "generator", rng))
 
     def neighbours(self, cell) -> list:

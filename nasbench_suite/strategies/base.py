@@ -34,12 +34,23 @@ class Stream:
     cost of a Python float instead of a numpy call. Deterministic given the
     Generator (the chunks are its ``random()`` output, consumed in order)."""
 
-    __slots__ = ("generator", "_buf", "_chunk")
+    __slots__ = ("generator", "_buf", "_chunk", "_pools")
 
     def __init__(self, generator: np.random.Generator, chunk: int = 256):
         self.generator = generator
         self._buf: list = []
         self._chunk = chunk
+        self._pools: dict = {}
+
+    def pool(self, name: str, refill):
+        """The next item of a named pool, refilled with ``refill(generator)``
+        (a batch of samples made in one core call) when it runs dry."""
+        items = self._pools.get(name)
+        if not items:
+            items = list(refill(self.generator))
+            items.reverse()
+            self._pools[name] = items
+        return items.pop()
 
     def random(self) -> float:
         if not self._buf:
