@@ -106,6 +106,23 @@ def test_hash_core(benchmark, batch, ref_batch, threads):
 
 
 @pytest.mark.benchmark(group="nb101-hash")
+def test_hash_core_scalar_md5(benchmark, batch, ref_batch):
+    """The same batch with the AVX2 multi-buffer MD5 switched off (scalar MD5)."""
+    from nasbench_suite import _core
+
+    mats, labels = batch
+    _info(benchmark, "core", BATCH_CELLS, f"{BATCH_CELLS:,} valid 7-vertex cells, scalar MD5",
+          threads=1)
+    was = _core.md5_simd_enabled()
+    _core.md5_set_simd(False)
+    try:
+        got = benchmark(nb101.hash_many, mats, labels, threads=1)
+    finally:
+        _core.md5_set_simd(was)
+    assert list(got[:50]) == _ref_hash_all(ref_batch[:50])
+
+
+@pytest.mark.benchmark(group="nb101-hash")
 def test_hash_reference(benchmark, batch, ref_batch):
     _info(benchmark, "reference", REF_CELLS, f"first {REF_CELLS} cells of the batch, list input")
     expect = benchmark(_ref_hash_all, ref_batch)
