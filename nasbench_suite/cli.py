@@ -51,6 +51,8 @@ commands:
   convert       official benchmark files (NB101 TFRecords, NB201/NATS archives) -> table
   import        public CSV/JSON/parquet tables -> table (recipe nb201-public)
   download      fetch an official benchmark (resume, sha256) and convert it
+  compare       run benchmarks x strategies x seeds into an HDF5 results file
+  report        plots (PDF/PNG) and tables (Markdown/LaTeX) from a results file
 
 examples:
   # the official NAS-Bench-101 hash of one cell
@@ -230,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_export)
 
     _add_table_commands(commands, raw)
+    _add_experiment_commands(commands)
 
     parser._space_parser = space  # for 'nasbench-suite space' with no action
     return parser
@@ -254,6 +257,15 @@ def _add_table_commands(commands, formatter) -> None:
     add_convert_nb201_parser(converters)
     add_import_parser(commands)
     add_download_parser(commands)
+
+
+def _add_experiment_commands(commands) -> None:
+    """compare / report: each module registers its own parser."""
+    from nasbench_suite.report.cli import add_report_parser
+    from nasbench_suite.runner.grid import add_compare_parser
+
+    add_compare_parser(commands)
+    add_report_parser(commands)
 
 
 def _version() -> str:

@@ -1,0 +1,408 @@
+"""What an experiment grid runs: benchmarks x strategies x seeds, one budget.
+
+:func:`resolve_grid` turns settings (a TOML file and/or command-line flags,
+see :func:`load_config_file`) into a :class:`Grid`, checking every benchmark
+file, dataset, metric, strategy and hyper-parameter first, so that a bad
+config fails before any work starts. :func:`merge_config` decides whether a
+grid may continue an existing results file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .budget import Budget
+from .results import check_label
+from .search import parse_metric
+
+DEFAULT_SEEDS = 10
+DEFAULT_BUDGET = {"queries": 100}
+SETTING_KEYS = ("benchmarks", "dataset", "strategies", "seeds", "budget", "search_metric", "report_metric",
+                "async_workers", "workers", "scheduler", "output")
+
+
+class GridConfigError(ValueError):
+    """A grid that cannot run as configured; raised before any work starts."""
+
+
+class GridRunError(RuntimeError):
+    """Runs failed while the grid ran; the finished ones are stored."""
+
+
+@dataclass(frozen=True)
+class BenchmarkEntry:
+    """A table in the grid, with the dataset and metrics resolved against it."""
+
+    label: str
+    path: str
+    sha256: str
+    space: str
+    dataset: str
+    search_metric: str  # "name@epochs"
+    report_metric: str
+    report_optimum: float  # best mean report metric in the table (for regret)
+    higher_is_better: bool
+    provenance: dict = field(default_factory=dict, compare=False)
+    fidelities: tuple = field(default=(), compare=False)  # the dataset's fidelity axis (epochs)
+
+    def to_config(self) -> dict:
+        return {"path": self.path, "sha256": self.sha256, "space": self.space, "dataset": self.dataset,
+                "search_metric": self.search_metric, "report_metric": self.report_metric,
+                "report_optimum": self.report_optimum, "higher_is_better": self.higher_is_better,
+                "provenance": self.provenance}
+
+
+@dataclass(frozen=True)
+class StrategyEntry:
+    label: str
+    name: str
+    hyperparameters: dict = field(default_factory=dict)
+
+    def to_config(self) -> dict:
+        return {"name": self.name, "hyperparameters": self.hyperparameters}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run of the grid: everything a worker needs, picklable."""
+
+    benchmark: str
+    path: str
+    sha256: str
+    dataset: str
+    search_metric: str
+    report_metric: str
+    strategy: str
+    name: str
+    hyperparameters: dict
+    seed: int
+    budget: dict
+    async_workers: int
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.benchmark, self.strategy, self.seed)
+
+
+@dataclass
+class Grid:
+    benchmarks: list
+    strategies: list
+    seeds: list
+    budget: Budget
+    async_workers: int = 1
+
+    def jobs(self) -> list[Job]:
+        """Seed-major order: an interrupted grid has every strategy at similar seed counts."""
+        return [Job(b.label, b.path, b.sha256, b.dataset, b.search_metric, b.report_metric, s.label, s.name,
+                    dict(s.hyperparameters), int(seed), self.budget.to_dict(), self.async_workers)
+                for seed in self.seeds for b in self.benchmarks for s in self.strategies]
+
+    def config(self) -> dict:
+        """The JSON configuration stored in the results file."""
+        return {
+            "experiment": {"budget": self.budget.to_dict(), "async_workers": self.async_workers,
+                           "include_strategy_time": False},
+            "benchmarks": {b.label: b.to_config() for b in self.benchmarks},
+            "strategies": {s.label: s.to_config() for s in self.strategies},
+            "strategy_order": [s.label for s in self.strategies],
+            "seeds": [int(x) for x in self.seeds],
+        }
+
+
+# ------------------------------------------------------------------ settings
+
+def load_config_file(path) -> dict:
+    """A TOML grid file as settings (see ``nasbench-suite compare --help``)."""
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise GridConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GridConfigError(f"{path}: cannot read the config file ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise GridConfigError(f"{path}: not valid TOML ({exc})") from None
+    aliases = {"benchmark": "benchmarks", "strategy": "strategies", "search-metric": "search_metric",
+               "report-metric": "report_metric", "async-workers": "async_workers"}
+    out = {}
+    for key, value in data.items():
+        key = aliases.get(key, key)
+        if key not in SETTING_KEYS:
+            raise GridConfigError(f"{path}: unknown key {key!r}; known keys: {', '.join(SETTING_KEYS)}")
+        out[key] = value
+    base = os.path.dirname(os.path.abspath(path))
+    if isinstance(out.get("benchmarks"), (str, dict)):
+        out["benchmarks"] = [out["benchmarks"]]
+    # Relative paths in a config file are relative to the file.
+    bench = []
+    for b in out.get("benchmarks", []):
+        if isinstance(b, str):
+            b = {"path": b}
+        if isinstance(b, dict) and isinstance(b.get("path"), str):
+            b = dict(b, path=os.path.join(base, os.path.expanduser(b["path"])))
+        bench.append(b)
+    if "benchmarks" in out:
+        out["benchmarks"] = bench
+    if isinstance(out.get("output"), str):
+        out["output"] = os.path.join(base, os.path.expanduser(out["output"]))
+    return out
+
+
+def parse_seeds(value) -> list[int]:
+    """``10`` -> 0..9; ``"3-7"`` -> 3..7; ``"1,4,9"`` or ``[1, 4, 9]`` -> those."""
+    def bad():
+        return GridConfigError(f"seeds must be a count (20), a range (0-19) or a list (1,4,9) of "
+                               f"non-negative integers, got {value!r}")
+    if isinstance(value, bool):
+        raise bad()
+    if isinstance(value, int):
+        if value < 1:
+            raise bad()
+        return list(range(value))
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if text.isdigit():
+                return parse_seeds(int(text))
+            if "-" in text and "," not in text:
+                lo, hi = (int(x) for x in text.split("-", 1))
+                if lo > hi:
+                    raise bad()
+                return list(range(lo, hi + 1))
+            value = [int(x) for x in text.split(",") if x.strip()]
+        except ValueError:
+            raise bad() from None
+    if not isinstance(value, (list, tuple)) or not value:
+        raise bad()
+    if any(isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 0 for x in value):
+        raise bad()
+    if len(set(value)) != len(value):
+        raise GridConfigError(f"seeds repeat: {value!r}; every seed runs once")
+    return [int(x) for x in value]
+
+
+def _strategy_entries(value) -> list[StrategyEntry]:
+    from ..strategies import REGISTRY
+
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise GridConfigError("strategies: give at least one, e.g. --strategies random_search,local_search")
+    out = []
+    for item in value:
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise GridConfigError(f"a strategy is a name or a table with name = ..., got {item!r}")
+        unknown = set(item) - {"name", "label", "hyperparameters"}
+        if unknown:
+            raise GridConfigError(f"strategy {item['name']!r}: unknown keys {sorted(unknown)}; put "
+                                  "hyper-parameters under hyperparameters = {{...}}")
+        if item["name"] not in REGISTRY:
+            raise GridConfigError(f"unknown strategy {item['name']!r}; registered: {', '.join(REGISTRY)}")
+        hp = item.get("hyperparameters", {})
+        if not isinstance(hp, dict):
+            raise GridConfigError(f"strategy {item['name']!r}: hyperparameters must be a table, got {hp!r}")
+        label = item.get("label", item["name"])
+        try:
+            check_label("strategy", label)
+        except ValueError as exc:
+            raise GridConfigError(str(exc)) from None
+        out.append(StrategyEntry(label, item["name"], dict(hp)))
+    labels = [s.label for s in out]
+    dup = sorted({x for x in labels if labels.count(x) > 1})
+    if dup:
+        raise GridConfigError(f"strategy labels repeat: {', '.join(dup)}; give each variant a label")
+    return out
+
+
+def apply_hyperparameter_flags(strategies, flags) -> list:
+    """``--hp LABEL.KEY=VALUE`` (VALUE read as JSON, else as a string)."""
+    strategies = [dict(s, hyperparameters=dict(s.get("hyperparameters", {}))) if isinstance(s, dict)
+                  else {"name": s, "hyperparameters": {}} for s in strategies]
+    by_label = {s.get("label", s["name"]): s for s in strategies}
+    for flag in flags or ():
+        target, eq, raw = flag.partition("=")
+        label, dot, key = target.rpartition(".")
+        if not eq or not dot or not label or not key:
+            raise GridConfigError(f"--hp {flag!r}: write STRATEGY.KEY=VALUE, "
+                                  "e.g. regularized_evolution.population_size=20")
+        if label not in by_label:
+            raise GridConfigError(f"--hp {flag!r}: strategy {label!r} is not in the grid ({', '.join(by_label)})")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        by_label[label]["hyperparameters"][key] = value
+    return strategies
+
+
+def file_sha256(path) -> str:
+    """sha256 of a table file and of its journal (unmerged results change it too)."""
+    h = hashlib.sha256()
+    for p in (path, os.fspath(path) + ".journal"):
+        if p != path and not os.path.exists(p):
+            continue
+        with open(p, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def _resolve_metric(bench, dataset: str, spec, default_name: str, what: str) -> tuple[str, float, np.ndarray]:
+    """(name, epochs, values of every row) for a metric spec; without '@', the
+    highest fidelity at which the table has values."""
+    from ..tables import TableError
+
+    spec = default_name if spec is None else spec
+    if not isinstance(spec, str) or not spec or spec.startswith("@"):
+        raise GridConfigError(f"{what} is named like 'valid_acc@12', got {spec!r}")
+    rows = np.arange(len(bench))
+    try:
+        if "@" in spec:
+            name, fid = parse_metric(spec, bench, dataset)
+            vals = bench.query(rows, name, fid, dataset)
+        else:
+            if spec not in bench.metrics(dataset):
+                parse_metric(spec, bench, dataset)  # raises, naming the metrics there are
+            name = spec
+            for fid in bench.fidelities(dataset)[::-1]:
+                vals = bench.query(rows, name, float(fid), dataset)
+                if np.isfinite(vals).any():
+                    break
+            fid = float(fid)
+    except (ValueError, TableError, KeyError) as exc:
+        raise GridConfigError(f"{what}: {exc}") from None
+    if not np.isfinite(vals).any():
+        raise GridConfigError(f"{bench.path}: {what} {name}@{fid:g} has no values on {dataset!r}; "
+                              "choose another fidelity or metric")
+    return name, fid, vals
+
+
+def _benchmark_entries(value, dataset, search_metric, report_metric) -> list[BenchmarkEntry]:
+    from ..tables import Benchmark, TableError
+    from ..tables._schema import higher_is_better
+
+    if value is None or value == []:
+        raise GridConfigError("no benchmark: pass --benchmark TABLE.h5 (build one with `nasbench-suite import`)")
+    if isinstance(value, (str, dict)):
+        value = [value]
+    out = []
+    for item in value:
+        if isinstance(item, str):
+            item = {"path": item}
+        if not isinstance(item, dict) or not isinstance(item.get("path"), str):
+            raise GridConfigError(f"a benchmark is a path or a table with path = ..., got {item!r}")
+        unknown = set(item) - {"path", "label", "dataset", "search_metric", "report_metric"}
+        if unknown:
+            raise GridConfigError(f"benchmark {item['path']!r}: unknown keys {sorted(unknown)}")
+        path = os.path.abspath(os.path.expanduser(item["path"]))
+        label = item.get("label") or os.path.splitext(os.path.basename(path))[0]
+        try:
+            check_label("benchmark", label)
+        except ValueError as exc:
+            raise GridConfigError(str(exc)) from None
+        if not os.path.isfile(path):
+            raise GridConfigError(f"{item['path']}: no such benchmark file; build one with `nasbench-suite import` "
+                                  "or `nasbench-suite convert`")
+        try:
+            bench = Benchmark.open(path)
+        except (TableError, OSError) as exc:
+            raise GridConfigError(str(exc)) from None
+        with bench:
+            ds = item.get("dataset", dataset)
+            ds = bench.datasets[0] if ds is None else ds
+            if ds not in bench.datasets:
+                raise GridConfigError(f"{item['path']}: unknown dataset {ds!r}; "
+                                      f"the table has {', '.join(bench.datasets)}")
+            s_name, s_fid, _ = _resolve_metric(bench, ds, item.get("search_metric", search_metric), "valid_acc",
+                                               "search metric")
+            r_name, r_fid, r_vals = _resolve_metric(bench, ds, item.get("report_metric", report_metric), "test_acc",
+                                                    "report metric")
+            hib = higher_is_better(r_name)
+            optimum = float(np.nanmax(r_vals) if hib else np.nanmin(r_vals))
+            out.append(BenchmarkEntry(label, path, file_sha256(path), bench.space, ds, f"{s_name}@{s_fid:g}",
+                                      f"{r_name}@{r_fid:g}", optimum, hib, dict(bench.provenance),
+                                      tuple(float(f) for f in bench.fidelities(ds))))
+    labels = [b.label for b in out]
+    dup = sorted({x for x in labels if labels.count(x) > 1})
+    if dup:
+        raise GridConfigError(f"benchmark labels repeat: {', '.join(dup)}; give each a label in the config file")
+    return out
+
+
+def _check_strategy_fits(s: StrategyEntry, b: BenchmarkEntry) -> None:
+    """Builds the strategy once, as a run would, so bad hyper-parameters fail now."""
+    from ..strategies import make_strategy
+
+    try:
+        strat = make_strategy(s.name, b.space, np.random.default_rng(0), **s.hyperparameters)
+        strat.bind(np.asarray(b.fidelities, dtype=np.float64), float(b.search_metric.split("@")[1]))
+    except (TypeError, ValueError) as exc:
+        raise GridConfigError(f"strategy {s.label!r} on {b.label}: {exc}") from None
+
+
+def resolve_grid(settings: dict) -> Grid:
+    """Settings (keys of :data:`SETTING_KEYS`) -> a checked :class:`Grid`.
+
+    Defaults: the table's first dataset, ``valid_acc`` and ``test_acc`` at the
+    highest fidelity where the table has them, 10 seeds, 100 queries.
+    """
+    strategies = _strategy_entries(settings.get("strategies"))
+    seeds = parse_seeds(settings.get("seeds", DEFAULT_SEEDS))
+    try:
+        budget = Budget.parse(settings.get("budget") or dict(DEFAULT_BUDGET))
+    except (TypeError, ValueError) as exc:
+        raise GridConfigError(f"budget: {exc}") from None
+    aw = settings.get("async_workers", 1)
+    if isinstance(aw, bool) or not isinstance(aw, int) or aw < 1:
+        raise GridConfigError(f"async_workers must be a positive integer, got {aw!r}")
+    benchmarks = _benchmark_entries(settings.get("benchmarks"), settings.get("dataset"),
+                                    settings.get("search_metric"), settings.get("report_metric"))
+    for b in benchmarks:
+        for s in strategies:
+            _check_strategy_fits(s, b)
+    return Grid(benchmarks, strategies, seeds, budget, aw)
+
+
+def merge_config(stored: dict, grid: Grid) -> dict:
+    """The stored configuration grown by this grid; raises GridConfigError when
+    they disagree on something that would make runs incomparable."""
+    new = grid.config()
+    if not stored:
+        return new
+    problems = []
+    if stored.get("experiment") != new["experiment"]:
+        problems.append(f"experiment settings {stored.get('experiment')} (stored) vs {new['experiment']} (now)")
+    merged_b = dict(stored.get("benchmarks", {}))
+    for label, b in new["benchmarks"].items():
+        old = merged_b.get(label)
+        if old is not None:
+            for k in ("sha256", "dataset", "search_metric", "report_metric"):
+                if old.get(k) != b[k]:
+                    problems.append(f"benchmark {label!r}: {k} {old.get(k)!r} (stored) vs {b[k]!r} (now)")
+        merged_b[label] = b if old is None else dict(old, path=b["path"])
+    merged_s = dict(stored.get("strategies", {}))
+    order = list(stored.get("strategy_order", list(merged_s)))
+    for label, s in new["strategies"].items():
+        old = merged_s.get(label)
+        if old is not None and (old.get("name"), old.get("hyperparameters")) != (s["name"], s["hyperparameters"]):
+            problems.append(f"strategy {label!r}: {old} (stored) vs {s} (now); give the variant another label")
+        merged_s.setdefault(label, s)
+        if label not in order:
+            order.append(label)
+    if problems:
+        raise GridConfigError("the results file holds runs of a different experiment:\n  " + "\n  ".join(problems)
+                              + "\nwrite to another file with -o, or change the settings back")
+    seeds = sorted(set(stored.get("seeds", [])) | set(new["seeds"]))
+    return {"experiment": new["experiment"], "benchmarks": merged_b, "strategies": merged_s,
+            "strategy_order": order, "seeds": seeds}

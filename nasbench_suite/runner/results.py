@@ -1,0 +1,361 @@
+"""The results file of an experiment grid: one HDF5 file plus a journal.
+
+Layout (other tools can read it with h5py alone)::
+
+    /                      attrs: format="nasbench-suite/results", format_version=1,
+                           created, updated, config (JSON: experiment settings,
+                           benchmarks with sha256, strategies with
+                           hyper-parameters, seeds), history (JSON list: one
+                           entry per invocation, with the command line,
+                           versions, executor and wall time)
+    /runs/<benchmark>/<strategy>/
+        seed    (R,)       the seed of each run, ascending
+        offset  (R+1,)     run i is rows offset[i]:offset[i+1] of the columns
+        time, fidelity, value, cost, incumbent_value, incumbent_report
+                (N,)       float64 columns of every run, one after another
+        cell, incumbent
+                (N,)       fixed-length ASCII strings (see Trajectory)
+        meta, info (R,)    JSON per run: the trajectory's meta; wall_seconds,
+                           host, pid, finished
+
+Long columns (not a group per run) keep the file small and compressible
+(gzip): a per-run group costs kilobytes of HDF5 headers.
+
+Durability follows the table journal (:mod:`nasbench_suite.tables.journal`,
+whose frame format and reader are reused): each finished run is appended to
+``<results>.journal`` as one CRC-checked frame and fsync'd before the next
+is collected, so a process killed with SIGKILL loses only the runs in
+flight (a torn last frame is ignored). Compaction writes the stored runs
+and the journal's to a temporary file, fsyncs it, renames it over the file
+and only then empties the journal. Readers never lock: they read the
+journal before the HDF5 file, and a run seen in both is kept once.
+
+One writer at a time: :class:`ResultsWriter` holds an exclusive lock on
+``<results>.lock`` for as long as it is open.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import _core
+from ..tables._schema import _fsync_dir, _mode_for, now_iso
+from ..tables.errors import TableFormatError
+from ..tables.journal import _HEADER, MAGIC, journal_path, lock_path, read_journal
+from .trajectory import _FLOAT_COLUMNS, _STR_COLUMNS, Trajectory
+
+FORMAT_NAME = "nasbench-suite/results"
+FORMAT_VERSION = 1
+
+
+class ResultsError(ValueError):
+    """A results file that cannot be read or written; the message names the file and the fix."""
+
+
+@dataclass
+class Run:
+    """One stored run: its grid key, trajectory and how it was computed."""
+
+    benchmark: str
+    strategy: str
+    seed: int
+    trajectory: Trajectory
+    info: dict = field(default_factory=dict)  # wall_seconds, host, finished
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.benchmark, self.strategy, self.seed)
+
+    def to_record(self) -> dict:
+        return {"benchmark": self.benchmark, "strategy": self.strategy, "seed": self.seed,
+                "trajectory": self.trajectory.to_dict(), "info": self.info}
+
+    @classmethod
+    def from_record(cls, rec: dict) -> "Run":
+        return cls(str(rec["benchmark"]), str(rec["strategy"]), int(rec["seed"]),
+                   Trajectory.from_dict(rec["trajectory"]), dict(rec.get("info", {})))
+
+
+@dataclass
+class Results:
+    """Everything a results file holds: ``config``, ``history`` and the runs by key."""
+
+    path: str
+    config: dict
+    history: list
+    runs: dict  # (benchmark, strategy, seed) -> Run
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+
+def check_label(kind: str, label: str) -> str:
+    """Benchmark and strategy labels name HDF5 groups: no '/', not '.'."""
+    if not isinstance(label, str) or not label.strip() or "/" in label or label in (".", ".."):
+        raise ValueError(f"{kind} label {label!r} cannot name a results group: use a non-empty name without '/'")
+    return label
+
+
+def _open_h5(path, mode="r"):
+    import h5py
+
+    try:
+        return h5py.File(path, mode)
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot be read as HDF5 ({exc}); the results file is truncated or "
+                           "corrupt: move it aside and re-run compare") from None
+
+
+def _check_root(h5, path) -> None:
+    fmt = h5.attrs.get("format")
+    fmt = fmt.decode() if isinstance(fmt, bytes) else fmt
+    if fmt != FORMAT_NAME:
+        raise ResultsError(f"{path}: not a nasbench-suite results file (format={fmt!r}); "
+                           "pass the file written by `nasbench-suite compare -o`")
+    version = int(h5.attrs.get("format_version", -1))
+    if version != FORMAT_VERSION:
+        raise ResultsError(f"{path}: results format version {version}, this nasbench-suite reads "
+                           f"version {FORMAT_VERSION}; upgrade nasbench-suite")
+
+
+def _read_journal(path) -> list[Run]:
+    try:
+        return [Run.from_record(r) for r in read_journal(path)]
+    except TableFormatError as exc:  # the journal reader words it for tables
+        raise ResultsError(f"{journal_path(path)}: corrupt results journal ({exc}); move it aside to "
+                           "read the runs already compacted into the results file") from None
+
+
+_COMPRESS = dict(compression="gzip", compression_opts=4, shuffle=True)
+
+
+def _column(h5group, name: str, data: np.ndarray) -> None:
+    kw = dict(chunks=(min(data.shape[0], 16384),), **_COMPRESS) if data.shape[0] else {}
+    h5group.create_dataset(name, data=data, **kw)
+
+
+def _read_group(g, benchmark: str, strategy: str) -> list[Run]:
+    seeds = g["seed"][()]
+    offset = g["offset"][()]
+    floats = {c: g[c][()].astype(np.float64) for c in _FLOAT_COLUMNS}
+    strs = {c: g[c][()] for c in _STR_COLUMNS}
+    metas, infos = g["meta"].asstr()[()], g["info"].asstr()[()]
+    runs = []
+    for i, seed in enumerate(seeds):
+        lo, hi = int(offset[i]), int(offset[i + 1])
+        kw = {c: floats[c][lo:hi].copy() for c in _FLOAT_COLUMNS}
+        kw.update({c: [x.decode("ascii") for x in strs[c][lo:hi]] for c in _STR_COLUMNS})
+        runs.append(Run(benchmark, strategy, int(seed), Trajectory(meta=json.loads(metas[i]), **kw),
+                        json.loads(infos[i])))
+    return runs
+
+
+def _write_group(h5, benchmark: str, strategy: str, runs: list[Run]) -> None:
+    import h5py
+
+    runs = sorted(runs, key=lambda r: r.seed)
+    g = h5.require_group("runs").require_group(benchmark).create_group(strategy)
+    g.create_dataset("seed", data=np.array([r.seed for r in runs], dtype=np.int64))
+    lengths = [len(r.trajectory) for r in runs]
+    g.create_dataset("offset", data=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
+    for c in _FLOAT_COLUMNS:
+        parts = [np.asarray(getattr(r.trajectory, c), dtype=np.float64) for r in runs]
+        _column(g, c, np.concatenate(parts) if parts else np.zeros(0))
+    for c in _STR_COLUMNS:
+        values = [x.encode("ascii") for r in runs for x in getattr(r.trajectory, c)]
+        width = max(1, max(map(len, values), default=1))
+        _column(g, c, np.array(values, dtype=f"S{width}"))
+    vlen = h5py.string_dtype("utf-8")
+    g.create_dataset("meta", data=[json.dumps(r.trajectory.meta, sort_keys=True) for r in runs], dtype=vlen)
+    g.create_dataset("info", data=[json.dumps(r.info, sort_keys=True) for r in runs], dtype=vlen)
+
+
+def _read_runs(h5, path) -> list[Run]:
+    runs = []
+    try:
+        for b, gb in h5.get("runs", {}).items():
+            for s, gs in gb.items():
+                runs += _read_group(gs, b, s)
+    except (OSError, KeyError, ValueError) as exc:
+        raise ResultsError(f"{path}: cannot read the stored runs ({exc}); the file is corrupt") from None
+    return runs
+
+
+def _stored_keys(h5) -> set:
+    keys = set()
+    for b, gb in h5.get("runs", {}).items():
+        for s, gs in gb.items():
+            keys.update((b, s, int(seed)) for seed in gs["seed"][()])
+    return keys
+
+
+def load_results(path) -> Results:
+    """Reads a results file (and its journal: runs not compacted yet count)."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise ResultsError(f"{path}: no such results file; write one with `nasbench-suite compare -o {path}`")
+    journal = _read_journal(path)  # before the HDF5 file: a run compacted in between is then seen twice, not lost
+    runs: dict = {}
+    with _open_h5(path) as h5:
+        _check_root(h5, path)
+        config = json.loads(h5.attrs.get("config", "{}"))
+        history = json.loads(h5.attrs.get("history", "[]"))
+        for run in _read_runs(h5, path):
+            runs[run.key] = run
+    for run in journal:
+        runs.setdefault(run.key, run)
+    return Results(path, config, history, runs)
+
+
+class ResultsWriter:
+    """The single writer of a results file: append runs durably, compact, close.
+
+    Opening takes the lock (``ResultsError`` if another process holds it),
+    creates the file if needed and folds a journal left by a killed run into
+    it, so :attr:`done` is exactly the set of stored runs.
+    """
+
+    def __init__(self, path):
+        self.path = os.path.abspath(os.fspath(path))
+        directory = os.path.dirname(self.path)
+        if not os.path.isdir(directory):
+            raise ResultsError(f"{path}: directory {directory} does not exist; create it first")
+        self._lock_fd = os.open(lock_path(self.path), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock_fd)
+            raise ResultsError(f"{path}: another `nasbench-suite compare` is writing this results file "
+                               "(it holds the .lock); wait for it or use another -o") from None
+        self._journal_fd = None
+        self._pending: list[Run] = []
+        self._dirty = False
+        self._created = None
+        try:
+            if os.path.exists(self.path):
+                with _open_h5(self.path) as h5:
+                    _check_root(h5, self.path)
+                    self._created = str(h5.attrs.get("created", "")) or None
+                    self.config = json.loads(h5.attrs.get("config", "{}"))
+                    self.history = json.loads(h5.attrs.get("history", "[]"))
+                    self.done = _stored_keys(h5)
+                self._pending = [r for r in _read_journal(self.path) if r.key not in self.done]
+                self.compact()
+            else:
+                self.config, self.history, self.done = {}, [], set()
+                self._rewrite(create=True)
+            # The journal is empty now (compacted): a torn frame cannot precede new ones.
+            self._journal_fd = os.open(journal_path(self.path), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC,
+                                       0o644)
+        except BaseException:
+            self.close(compact=False)
+            raise
+
+    @property
+    def exists(self) -> bool:
+        return bool(self.config)
+
+    def set_config(self, config: dict, history_entry: dict | None = None) -> None:
+        """Replaces the stored configuration (written at the next compaction)."""
+        self.config = config
+        if history_entry is not None:
+            self.history.append(history_entry)
+        self._dirty = True
+
+    def append(self, run: Run) -> None:
+        """Stores one finished run durably (journal frame + fsync)."""
+        if run.key in self.done:
+            return
+        payload = json.dumps(run.to_record(), sort_keys=True, separators=(",", ":")).encode("utf-8")
+        view = memoryview(_HEADER.pack(MAGIC, len(payload), _core.crc32c(payload)) + payload)
+        while view:
+            view = view[os.write(self._journal_fd, view):]
+        os.fsync(self._journal_fd)
+        self.done.add(run.key)
+        self._pending.append(run)
+
+    def compact(self) -> int:
+        """Moves the journal's runs into the HDF5 file; returns how many."""
+        if not self._pending and not self._dirty:
+            return 0
+        n = len(self._pending)
+        self._rewrite()
+        self.done.update(r.key for r in self._pending)
+        self._pending = []
+        self._dirty = False
+        # Emptied only after the new file is in place: a crash before this line
+        # replays runs that are already stored, which readers keep once.
+        jp = journal_path(self.path)
+        if os.path.exists(jp):
+            with open(jp, "r+b") as f:
+                f.truncate(0)
+                os.fsync(f.fileno())
+        return n
+
+    def _rewrite(self, create: bool = False) -> None:
+        """Writes the stored runs, the pending ones and the config to a temporary
+        file, fsyncs it and renames it over the results file."""
+        import h5py
+
+        runs: dict = {}
+        if not create:
+            with _open_h5(self.path) as h5:
+                for run in _read_runs(h5, self.path):
+                    runs[run.key] = run
+        for run in self._pending:
+            runs.setdefault(run.key, run)
+        by_group: dict = {}
+        for run in runs.values():
+            by_group.setdefault((run.benchmark, run.strategy), []).append(run)
+        directory = os.path.dirname(self.path)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".h5", dir=directory)
+        os.close(fd)
+        try:
+            os.chmod(tmp, _mode_for(self.path))
+            with h5py.File(tmp, "w") as h5:
+                h5.attrs["format"] = FORMAT_NAME
+                h5.attrs["format_version"] = FORMAT_VERSION
+                h5.attrs["created"] = self._created or now_iso()
+                h5.attrs["updated"] = now_iso()
+                h5.attrs["config"] = json.dumps(self.config, sort_keys=True)
+                h5.attrs["history"] = json.dumps(self.history, sort_keys=True)
+                h5.create_group("runs")
+                for (b, s), group in sorted(by_group.items()):
+                    _write_group(h5, b, s, group)
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+            _fsync_dir(directory)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def close(self, compact: bool = True) -> None:
+        try:
+            if compact and self._journal_fd is not None:
+                self.compact()
+                # Every run is in the HDF5 file now; an empty journal is clutter.
+                with contextlib.suppress(OSError):
+                    if os.path.getsize(journal_path(self.path)) == 0:
+                        os.unlink(journal_path(self.path))
+        finally:
+            if self._journal_fd is not None:
+                os.close(self._journal_fd)
+                self._journal_fd = None
+            if self._lock_fd is not None:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+    def __enter__(self) -> "ResultsWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
