@@ -91,11 +91,11 @@ class Cell:
     def _from_parts(cls, matrix, labels, pruned_matrix, pruned_labels, key) -> "Cell":
         """A cell the core has already validated, pruned and keyed."""
         cell = cls.__new__(cls)
-        cell._matrix = _readonly(matrix)
-        cell._olab = _readonly(labels)
-        cell._ops = _names_of(labels.tolist())
-        cell._pm = _readonly(pruned_matrix)
-        cell._pl = _readonly(pruned_labels)
+        cell._matrix = matrix
+        cell._olab = labels
+        cell._ops = None  # names made on first use
+        cell._pm = pruned_matrix
+        cell._pl = pruned_labels
         cell._key = key
         return cell
 
@@ -116,6 +116,8 @@ class Cell:
     @property
     def ops(self) -> tuple[str, ...]:
         """The ops as given."""
+        if self._ops is None:
+            self._ops = _names_of(self._olab.tolist())
         return self._ops
 
     @property
@@ -165,7 +167,7 @@ class Cell:
 
     def _full(self) -> tuple[np.ndarray, np.ndarray, int]:
         """The original as 7x7 codes + labels (padding appended later)."""
-        return self._matrix, self._olab, len(self._ops)
+        return self._matrix, self._olab, len(self._olab)
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, Cell):
@@ -293,6 +295,8 @@ def encode(cells: Sequence[Cell], kind: str = "path") -> np.ndarray:
 def _from_full(parts: tuple) -> list[Cell]:
     """Cells from the core's (originals, labels, pruned, pruned labels, sizes, keys)."""
     m, lab, pm, pl, nv, keys = parts
+    for a in (m, lab, pm, pl):
+        a.setflags(write=False)  # the cells below are read-only views of these
     out = []
     for i, (n, key) in enumerate(zip(nv.tolist(), keys.tolist())):
         out.append(Cell._from_parts(m[i], lab[i], pm[i, :n, :n], pl[i, :n], key))

@@ -62,11 +62,23 @@ class Stream:
         """Uniform integer in [0, n)."""
         return int(self.random() * n)
 
+    def take(self, k: int) -> list:
+        """The next k uniform draws (the same values k random() calls give)."""
+        buf = self._buf
+        if len(buf) < k:
+            fresh = self.generator.random(max(self._chunk, k)).tolist()
+            fresh.reverse()
+            buf = self._buf = fresh + buf
+        out = buf[-k:]
+        del buf[-k:]
+        out.reverse()
+        return out
+
     def distinct(self, n: int, k: int) -> list:
         """k distinct integers from [0, n), sorted (Floyd's algorithm)."""
         chosen: set = set()
-        for j in range(n - k, n):
-            t = self.below(j + 1)
+        for j, u in zip(range(n - k, n), self.take(k)):
+            t = int(u * (j + 1))
             chosen.add(j if t in chosen else t)
         return sorted(chosen)
 
