@@ -16,9 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -26,6 +23,9 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from perf_report import loadavg, verdict  # noqa: E402  (the same machine and verdict rows)
+from perf_report import machine as core_machine  # noqa: E402
 BENCH_FILE = "tests/benchmarks/test_bench_tables.py"
 
 OPEN_FIRST_QUERY_MAX_S = 0.3
@@ -34,43 +34,13 @@ BATCHED_MIN_PER_S = 5e6
 SINGLE_MAX_US = 5.0
 
 
-def loadavg() -> str:
-    try:
-        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
-
-
-def _command(*cmd: str) -> str:
-    try:
-        out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return out.stdout.strip() if out.returncode == 0 else ""
-
-
 def machine() -> list[tuple[str, str]]:
+    """perf_report's machine rows, with the h5py and HDF5 versions the reader uses."""
     import h5py
-    import numpy
 
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
-    m = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
-    cpu = m.group(1).strip() if m else (platform.processor() or "unknown")
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    m = re.search(r"^MemTotal:\s*(\d+)", meminfo, re.MULTILINE)
-    mem = f"{int(m.group(1)) / 2**20:.1f} GiB" if m else "unknown"
-    commit = _command("git", "rev-parse", "--short", "HEAD") or "unknown"
-    dirty = " (uncommitted changes)" if _command("git", "status", "--porcelain") else ""
-    return [
-        ("CPU", cpu),
-        ("cores", f"{os.cpu_count()} logical, {usable} usable by this process"),
-        ("memory", mem),
-        ("OS", platform.platform()),
-        ("Python", f"{platform.python_version()} ({platform.python_implementation()})"),
-        ("numpy / h5py / HDF5", f"{numpy.__version__} / {h5py.__version__} / {h5py.version.hdf5_version}"),
-        ("commit", commit + dirty),
-    ]
+    rows = [row for row in core_machine() if row[0] != "compiler"]
+    rows.insert(len(rows) - 1, ("h5py / HDF5", f"{h5py.__version__} / {h5py.version.hdf5_version}"))
+    return rows
 
 
 def run_benchmarks(json_path: Path, extra: list[str]) -> None:
@@ -91,10 +61,6 @@ def secs(s: float) -> str:
 
 def rate(per_s: float) -> str:
     return f"{per_s / 1e6:,.2f} M/s" if per_s >= 1e5 else f"{per_s:,.0f} /s"
-
-
-def verdict(ok: bool) -> str:
-    return "**PASS**" if ok else "**FAIL**"
 
 
 def by_name(data: dict) -> dict[str, dict]:

@@ -87,34 +87,7 @@ from networkx.algorithms.isomorphism import categorical_node_match  # noqa: E402
 _NODE_MATCH = categorical_node_match("op", None)
 
 
-def ref_graph(ops):
-    """Op-on-node DAG of a cell, pruned; None when input cannot reach output.
-
-    Nodes: 'in', 'out', and one node per non-'none' edge labelled by its op.
-    The node of edge i->j feeds every edge node j->k; edges leaving cell node 0
-    are fed by 'in'; edges entering cell node 3 feed 'out'.  Nodes that are not
-    on an in->out path are removed.
-    """
-    g = nx.DiGraph()
-    g.add_node("in", op="input")
-    g.add_node("out", op="output")
-    live = [k for k, op in enumerate(ops) if op != "none"]
-    for k in live:
-        g.add_node(k, op=ops[k])
-    for k in live:
-        i, j = EDGES[k]
-        if i == 0:
-            g.add_edge("in", k)
-        if j == 3:
-            g.add_edge(k, "out")
-        for m in live:
-            if EDGES[m][0] == j:
-                g.add_edge(k, m)
-    down = nx.descendants(g, "in")
-    if "out" not in down:
-        return None
-    keep = (down & nx.ancestors(g, "out")) | {"in", "out"}
-    return g.subgraph(keep).copy()
+from reference_nb201 import ref_graph  # noqa: E402
 
 
 def ref_same_network(ops_a, ops_b):

@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 import reference_nb101 as ref
+import reference_nb201
 from nasbench_suite.spaces import nb101, nb201
 
 BATCH_CELLS = 10_000  # 7-vertex cells given to the core
@@ -239,29 +240,7 @@ NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3
 NB201_EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
 
 
-def _nb201_graph(ops):
-    """Op-on-node DAG of a cell (REFERENCE.md, Isomorphism): input, one node
-    per non-``none`` edge labelled by its op, output; pruned to the nodes on an
-    input->output path. None when the input does not reach the output."""
-    g = nx.DiGraph()
-    g.add_node("in", op="input")
-    g.add_node("out", op="output")
-    live = [k for k, op in enumerate(ops) if op != "none"]
-    for k in live:
-        g.add_node(k, op=ops[k])
-    for k in live:
-        i, j = NB201_EDGES[k]
-        if i == 0:
-            g.add_edge("in", k)
-        if j == 3:
-            g.add_edge(k, "out")
-        for m in live:
-            if NB201_EDGES[m][0] == j:
-                g.add_edge(k, m)
-    down = nx.descendants(g, "in")
-    if "out" not in down:
-        return None
-    return g.subgraph((down & nx.ancestors(g, "out")) | {"in", "out"}).copy()
+_nb201_graph = reference_nb201.ref_graph
 
 
 def _op_match(a, b):
