@@ -11,7 +11,7 @@ import argparse
 import numpy as np
 
 from nasbench_suite.runner import run_search
-from nasbench_suite.spaces import nb101, nb201
+from nasbench_suite.spaces import nb201
 from nasbench_suite.tables import Benchmark
 
 

@@ -291,7 +291,7 @@ def strategy_targets(data: dict) -> list[str]:
     NB201, one BANANAS iteration (fit + acquisition)."""
     lines = ["| target | measured (median; min) | result |", "|---|---|---|"]
     for b in data.get("benchmarks", []):
-        info, st, name = b.get("extra_info", {}), b["stats"], b["name"]
+        info, st = b.get("extra_info", {}), b["stats"]
         if b.get("group") == "strategy-ask-tell" and info.get("role") == "core":
             per, low = st["median"] / info["pairs"], st["min"] / info["pairs"]
             lines.append(f"| ask + tell of {info['strategy']} on {info['space']} <= 20 us per pair | "

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from nasbench_suite.runner import run_search
-from nasbench_suite.strategies import Proposal, Result, make_strategy
+from nasbench_suite.strategies import Result, make_strategy
 from nasbench_suite.tables import Benchmark
 
 PAIRS = 1000
