@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Sequence, TextIO, Tuple
 
 from .. import __version__
+from ._schema import _fsync_dir
 from .writer import sha256_of
 
 MIRROR_ENV = "NASBENCH_SUITE_MIRROR"
@@ -473,17 +474,6 @@ def fetch(url: str, path: str, *, sha256: Optional[str] = None, page: Optional[s
     return FetchResult(path, actual, size, resumed_from=resumed_from)
 
 
-def _fsync_dir(directory: str) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _write_sidecar(path: str, digest: str) -> None:
