@@ -6,11 +6,11 @@
   trained results.
 """
 from .errors import CellNotInTable, TableError, TableFormatError, UnknownName
-from .journal import append_result, compact, read_journal
+from .journal import append_result, append_results, compact, read_journal
 from .reader import Benchmark
 from .writer import TableBuilder, TableWriter
 
 __all__ = [
     "Benchmark", "CellNotInTable", "TableBuilder", "TableError", "TableFormatError",
-    "TableWriter", "UnknownName", "append_result", "compact", "read_journal",
+    "TableWriter", "UnknownName", "append_result", "append_results", "compact", "read_journal",
 ]

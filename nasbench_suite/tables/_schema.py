@@ -37,6 +37,12 @@ CELL_CHUNK = 4096
 COMPRESSION = dict(compression="gzip", compression_opts=4, shuffle=True)
 
 
+# How a cell finds its row: "key", by its own key (one row per cell); "class",
+# by its isomorphism class (one row per class, NB201: every cell of a class,
+# and every disconnected cell, resolves to its class's row).
+LOOKUPS = ("key", "class")
+
+
 def units_of(metric: str) -> str:
     if metric.startswith("latency_"):
         return "milliseconds"
@@ -101,6 +107,14 @@ def check_root(h5, path) -> dict:
         raw = attrs.get(name)
         out[name] = json.loads(raw) if raw is not None else {}
     out["created"] = str(attrs.get("created", ""))
+    lookup = attrs.get("lookup", "key")
+    lookup = lookup.decode() if isinstance(lookup, bytes) else str(lookup)
+    if lookup not in LOOKUPS:
+        raise TableFormatError(f"{path}: unknown lookup {lookup!r} (known: {', '.join(LOOKUPS)}); "
+                               "upgrade nasbench-suite")
+    if lookup == "class" and space != "nb201":
+        raise TableFormatError(f"{path}: lookup='class' is defined for nb201 tables only")
+    out["lookup"] = lookup
     return out
 
 
@@ -146,7 +160,8 @@ def read_all(path) -> TableData:
                 datasets[dname] = d
         except (OSError, KeyError) as exc:
             raise corrupt(path, exc) from None
-    attrs = {"provenance": root["provenance"], "cost_model": root["cost_model"], "created": root["created"]}
+    attrs = {"provenance": root["provenance"], "cost_model": root["cost_model"], "created": root["created"],
+             "lookup": root["lookup"]}
     return TableData(root["space"], cells, datasets, attrs)
 
 
@@ -203,6 +218,11 @@ def write_all(path, table: TableData) -> None:
             h5.attrs["created"] = table.attrs.get("created") or now_iso()
             h5.attrs["provenance"] = json.dumps(table.attrs.get("provenance", {}), sort_keys=True)
             h5.attrs["cost_model"] = json.dumps(table.attrs.get("cost_model", {}), sort_keys=True)
+            lookup = table.attrs.get("lookup", "key")
+            if lookup not in LOOKUPS:
+                raise ValueError(f"lookup must be one of {', '.join(LOOKUPS)}, got {lookup!r}")
+            if lookup != "key":  # "key" is the default: tables without the attribute read the same
+                h5.attrs["lookup"] = lookup
             n = table.n
             chunk = max(1, min(CELL_CHUNK, n))
             gc = h5.create_group("cells")

@@ -67,11 +67,9 @@ def _clean(values: dict | None) -> dict:
     return out
 
 
-def append_result(path, space: str, cell, dataset: str, seed: int, fidelity: float,
-                  metrics: dict, static: dict | None = None) -> None:
-    """Appends one trained result (metrics at one seed and fidelity, plus
-    static metrics such as ``params``) to the table's journal, durably."""
-    record = {
+def _record(space: str, cell, dataset: str, seed: int, fidelity: float, metrics: dict,
+            static: dict | None) -> dict:
+    return {
         "space": space,
         "cell": _cell_record(space, cell),
         "dataset": str(dataset),
@@ -80,8 +78,33 @@ def append_result(path, space: str, cell, dataset: str, seed: int, fidelity: flo
         "metrics": _clean(metrics),
         "static": _clean(static),
     }
+
+
+def _frame(record: dict) -> bytes:
     payload = json.dumps(record, sort_keys=True).encode("utf-8")
-    frame = _HEADER.pack(MAGIC, len(payload), _core.crc32c(payload)) + payload
+    return _HEADER.pack(MAGIC, len(payload), _core.crc32c(payload)) + payload
+
+
+_TAIL_PROBE = 1 << 20  # bytes read from the end to recognise a complete last frame
+
+
+def _ends_on_frame(fd: int, size: int) -> bool:
+    """Whether the journal ends exactly on a complete frame (the usual case),
+    seen from its last bytes only: a frame marker whose length reaches the end
+    and whose checksum holds. False means: scan the whole file."""
+    n = min(size, _TAIL_PROBE)
+    tail = os.pread(fd, n, size - n)
+    pos = tail.rfind(MAGIC)
+    while pos >= 0:
+        if n - pos >= _HEADER.size:
+            _, length, crc = _HEADER.unpack_from(tail, pos)
+            if pos + _HEADER.size + length == n and _core.crc32c(tail[pos + _HEADER.size:]) == crc:
+                return True
+        pos = tail.rfind(MAGIC, 0, pos)
+    return False
+
+
+def _append_frames(path, frames: list) -> None:
     with table_lock(path):
         jp = journal_path(path)
         fd = os.open(jp, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
@@ -89,19 +112,37 @@ def append_result(path, space: str, cell, dataset: str, seed: int, fidelity: flo
             # A torn frame left by a process killed mid-append is cut off
             # first (we hold the lock, so nobody is writing it): appended
             # after it, this frame would be misread and the journal unreadable.
+            # The last frame is checked from the file's end; only a journal
+            # that does not end on a complete frame is scanned whole.
             size = os.fstat(fd).st_size
-            if size:
+            if size and not _ends_on_frame(fd, size):
                 with open(fd, "rb", closefd=False) as f:
                     data = f.read()
                 end = _scan(data, jp)[1]
                 if end < size:
                     os.ftruncate(fd, end)
-            view = memoryview(frame)
+            view = memoryview(b"".join(frames))
             while view:
                 view = view[os.write(fd, view):]
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def append_result(path, space: str, cell, dataset: str, seed: int, fidelity: float,
+                  metrics: dict, static: dict | None = None) -> None:
+    """Appends one trained result (metrics at one seed and fidelity, plus
+    static metrics such as ``params``) to the table's journal, durably."""
+    _append_frames(path, [_frame(_record(space, cell, dataset, seed, fidelity, metrics, static))])
+
+
+def append_results(path, space: str, results) -> None:
+    """Appends several results under one lock and one fsync: ``results`` are
+    ``(cell, dataset, seed, fidelity, metrics, static)`` tuples. A process
+    killed mid-append may leave the first of them; each is a whole record."""
+    frames = [_frame(_record(space, *r)) for r in results]
+    if frames:
+        _append_frames(path, frames)
 
 
 def _scan(data: bytes, jp: str) -> tuple[list[dict], int]:
@@ -161,21 +202,26 @@ def apply_records(builder, records: list[dict]) -> None:
             builder.set_static(ds, metric, row, np.nan if value is None else value)
 
 
-def compact(path) -> int:
-    """Merges the journal into the table file; returns the number of records merged."""
+def compact(path, provenance: dict | None = None) -> int:
+    """Merges the journal into the table file; returns the number of records
+    merged. ``provenance``: keys to set in the table's provenance in the same
+    atomic rewrite (the table is rewritten even when the journal is empty)."""
     from .writer import TableBuilder
 
     with table_lock(path):
         records = read_journal(path)
-        if not records:
+        if not records and not provenance:
             return 0
         table = read_all(path)
         builder = TableBuilder(table.space, table)
         apply_records(builder, records)
+        if provenance:
+            builder.provenance.update(provenance)
         write_all(path, builder.table())
         # Emptied only after the new table is in place: a crash before this
         # line replays records that are already merged, which is harmless.
-        with open(journal_path(path), "r+b") as f:
-            f.truncate(0)
-            os.fsync(f.fileno())
+        if records:
+            with open(journal_path(path), "r+b") as f:
+                f.truncate(0)
+                os.fsync(f.fileno())
         return len(records)

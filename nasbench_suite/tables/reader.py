@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
+from ..spaces import nb201
 from ._schema import check_root, corrupt, higher_is_better, open_h5, read_all
 from ._spaces import _is_scalar_cell, adapter
 from .errors import CellNotInTable, TableFormatError, UnknownName
@@ -34,6 +35,8 @@ class Benchmark:
         self.space = root["space"]
         self.provenance = root["provenance"]
         self.cost_model = root["cost_model"]
+        self.lookup = root.get("lookup", "key")
+        self._class_lut = None
         self._adapter = adapter(self.space)
         self._index = None
         self._cells_cache: dict = {}
@@ -139,6 +142,8 @@ class Benchmark:
     def rows(self, cells, missing: str = "raise") -> np.ndarray:
         """Row of each cell (-1 for a cell the table lacks when ``missing="nan"``)."""
         scalar = _is_scalar_cell(cells)
+        if self.lookup == "class":
+            return self._class_rows(cells, scalar, missing)
         idx = self._key_index()
         if scalar and missing in ("raise", "nan"):
             # One cell found at once (a search's lookup): no arrays, no adapter.
@@ -167,6 +172,37 @@ class Benchmark:
         elif missing != "nan":
             raise ValueError(f"missing must be 'raise' or 'nan', got {missing!r}")
         return rows
+
+    def class_rows(self) -> np.ndarray:
+        """lookup="class" tables: the row of every NB201 cell in official index
+        order (-1 where the table lacks the cell's class)."""
+        if self._class_lut is None:
+            keys, _ = _core.nb201_canonical(nb201.all_codes())  # disconnected cells: key 0
+            canon = np.asarray(self._cell_array("canonical"), dtype=np.uint64)
+            order = np.argsort(canon, kind="stable")
+            sorted_keys = canon[order]
+            pos = np.minimum(np.searchsorted(sorted_keys, keys), max(canon.size - 1, 0))
+            hit = sorted_keys[pos] == keys if canon.size else np.zeros(keys.size, bool)
+            self._class_lut = np.where(hit, order[pos], -1).astype(np.int64)
+        return self._class_lut
+
+    def _class_rows(self, cells, scalar: bool, missing: str) -> np.ndarray:
+        if missing not in ("raise", "nan"):
+            raise ValueError(f"missing must be 'raise' or 'nan', got {missing!r}")
+        lut = self.class_rows()
+        if scalar and isinstance(cells, (int, np.integer)) and not isinstance(cells, bool) \
+                and 0 <= cells < _NB201_CELLS:
+            rows = lut[int(cells): int(cells) + 1]
+        else:
+            items = [cells] if scalar else cells
+            rows = lut[self._adapter.indices(items)]
+        if missing == "raise" and (rows < 0).any():
+            first = int(np.flatnonzero(rows < 0)[0])
+            items = [cells] if scalar else cells
+            bad = items[first] if not isinstance(items, np.ndarray) else items.reshape(-1)[first]
+            raise CellNotInTable(f"{self.path}: the table holds no cell of the class of {bad!r}; "
+                                 "train it (the evaluator does) or pass missing='nan'")
+        return rows.copy()
 
     def cell(self, row: int):
         """The cell at a row (an nb101.Cell or nb201.Cell)."""

@@ -49,6 +49,7 @@ class TableBuilder:
         self.provenance = dict(table.attrs.get("provenance", {}))
         self.cost_model = dict(table.attrs.get("cost_model", {}))
         self._created = table.attrs.get("created")
+        self.lookup = table.attrs.get("lookup", "key")
         keys = self._cells.get("key", np.zeros((0, 2), np.uint64))[: self._n]
         self._row_of = {(int(a), int(b)): i for i, (a, b) in enumerate(keys)}
 
@@ -201,7 +202,8 @@ class TableBuilder:
         prov = dict(self.provenance)
         prov.setdefault("nasbench_suite_version", __version__)
         return TableData(self.space, cells, datasets,
-                         {"provenance": prov, "cost_model": self.cost_model, "created": self._created or now_iso()})
+                         {"provenance": prov, "cost_model": self.cost_model, "created": self._created or now_iso(),
+                          "lookup": self.lookup})
 
 
 class TableWriter(TableBuilder):

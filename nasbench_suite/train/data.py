@@ -24,7 +24,8 @@ CIFAR-10 train set and validates on the other; ``cifar10`` trains on all
 50k and has no validation split; ``cifar100`` and ``ImageNet16-120`` split
 their test / validation set into two halves, valid and test. The halves are
 a fixed seeded permutation, not the authors' split files. ``digits`` is
-split 1197 / 300 / 300 and ``fashion-mnist`` 50k / 10k (the last 10k training
+split 1197 / 300 / 300 (``splits="thirds"``: 600 / 600 / 597, the embedded
+default benchmark's split) and ``fashion-mnist`` 50k / 10k (the last 10k training
 images) / 10k whatever the convention.
 """
 from __future__ import annotations
@@ -212,8 +213,10 @@ def load_dataset(name: str, root=None, splits: str = "nb201") -> Dataset:
     and where to put them."""
     if name not in DATASETS:
         raise ValueError(f"unknown data set {name!r}; known: {', '.join(DATASETS)}")
-    if splits not in ("nb101", "nb201"):
-        raise ValueError(f"unknown split convention {splits!r}; use 'nb101' or 'nb201'")
+    if splits not in ("nb101", "nb201", "thirds"):
+        raise ValueError(f"unknown split convention {splits!r}; use 'nb101', 'nb201' or 'thirds'")
+    if splits == "thirds" and name != "digits":
+        raise ValueError(f"the 'thirds' split convention is for digits only, not {name!r}")
     root = Path(os.path.expanduser(os.fspath(root))) if root is not None else default_root()
     if name in ("cifar10", "cifar10-valid"):
         xs, ys = _cifar10(root)
@@ -243,7 +246,8 @@ def load_dataset(name: str, root=None, splits: str = "nb201") -> Dataset:
                        Split(xte, yte), 10, mean, std, 2, True)
     x, y = _digits()
     perm = np.random.default_rng(_SPLIT_SEED).permutation(len(y))
-    tr, va, te = perm[:1197], perm[1197:1497], perm[1497:]
+    tr, va, te = (perm[:600], perm[600:1200], perm[1200:]) if splits == "thirds" else \
+        (perm[:1197], perm[1197:1497], perm[1497:])
     mean, std = _stats(x[tr])
     # Digits are not mirror-symmetric: no flips; a 1-pixel shift is the augmentation.
     return Dataset(name, Split(x[tr], y[tr]), Split(x[va], y[va]), Split(x[te], y[te]), 10, mean, std, 1, False)

@@ -24,13 +24,13 @@ class DeviceBatches:
     """Batches of one split: ``epoch(generator)`` yields (images, labels) on ``device``."""
 
     def __init__(self, split: Split, dataset: Dataset, device, batch_size: int, train: bool,
-                 channels_last: bool = False, resident_bytes: int = 2 << 30):
+                 channels_last: bool = False, resident_bytes: int = 2 << 30, augment: bool = True):
         self.device = torch.device(device)
         self.batch_size = int(batch_size)
         self.train = train
         self.channels_last = channels_last
-        self.pad = dataset.crop_padding if train else 0
-        self.flip = dataset.flip and train
+        self.pad = dataset.crop_padding if train and augment else 0
+        self.flip = dataset.flip and train and augment
         x = torch.from_numpy(split.x)
         y = torch.from_numpy(split.y)
         self.n = int(y.shape[0])

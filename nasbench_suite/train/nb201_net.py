@@ -13,6 +13,10 @@ Written from the description of the authors' ``TinyNetwork`` / ``InferCell``
   counted), ``skip_connect`` the identity, ``none`` a zero;
 - BN + ReLU, global average pool, linear classifier.
 
+``reduction="avgpool"`` (the embedded digits benchmark, preset
+``nb201/digits``) replaces each residual reduction block by a parameter-free
+2x2 average pool and keeps the width C in every stage.
+
 Every op of the cell has its own weights, including ops whose input is
 always zero, as in the official network, so parameter counts match the
 published ``params``.
@@ -95,16 +99,21 @@ class Nb201Network(nn.Module):
     """The NB201 network for one cell (6 op names in arch-string order)."""
 
     def __init__(self, ops, num_classes: int, in_channels: int = 3, channels: int = 16,
-                 cells_per_stage: int = 5, bn_momentum: float = 0.1, bn_eps: float = 1e-5):
+                 cells_per_stage: int = 5, bn_momentum: float = 0.1, bn_eps: float = 1e-5,
+                 reduction: str = "residual"):
         super().__init__()
+        if reduction not in ("residual", "avgpool"):
+            raise ValueError(f"reduction must be 'residual' (the official block) or 'avgpool', got {reduction!r}")
         c = channels
         self.stem = nn.Sequential(nn.Conv2d(in_channels, c, 3, padding=1, bias=False),
                                   nn.BatchNorm2d(c, momentum=bn_momentum, eps=bn_eps))
         layers = []
         for stage in range(3):
-            if stage > 0:
+            if stage > 0 and reduction == "residual":
                 layers.append(ResidualReduction(c, 2 * c, bn_momentum, bn_eps))
                 c *= 2
+            elif stage > 0:  # parameter-free: halve the resolution, keep the width
+                layers.append(nn.AvgPool2d(2, stride=2, ceil_mode=True))
             layers.extend(Nb201Cell(ops, c, bn_momentum, bn_eps) for _ in range(cells_per_stage))
         self.cells = nn.Sequential(*layers)
         self.lastact = nn.Sequential(nn.BatchNorm2d(c, momentum=bn_momentum, eps=bn_eps), nn.ReLU())

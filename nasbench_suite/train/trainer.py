@@ -200,8 +200,7 @@ class Trainer:
             torch.manual_seed(_seed_from(seed, _INIT_SALT))
             model = build_network(space, c, data.num_classes, preset)
         params = count_params(model)
-        with torch.device("meta"):  # shapes only: no memory, no arithmetic
-            flops = count_flops(build_network(space, c, data.num_classes, preset.replace(init="torch")), image_shape)
+        flops = _flops(space, c, data.num_classes, preset.replace(init="torch"), tuple(image_shape))
         model = model.to(device)
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
@@ -220,7 +219,8 @@ class Trainer:
             start_epoch = int(state["epoch"])
         resumed = start_epoch
 
-        train_batches = DeviceBatches(data.train, data, device, preset.batch_size, True, channels_last)
+        train_batches = DeviceBatches(data.train, data, device, preset.batch_size, True, channels_last,
+                                      augment=preset.augment)
         evals = [(name, DeviceBatches(split, data, device, preset.eval_batch_size, False, channels_last))
                  for name, split in (("valid", data.valid), ("test", data.test)) if split is not None]
         steps_per_epoch = train_batches.steps()
@@ -317,6 +317,21 @@ def table_records(records: list, history: list, preset: Preset, mode: str) -> li
 _METRICS = ("train_acc", "valid_acc", "test_acc", "train_loss", "valid_loss", "test_loss",
             "epoch_time", "train_time")
 _HALFWAY = ("train_acc", "valid_acc", "test_acc", "train_time")
+
+
+_FLOPS_CACHE: dict = {}
+
+
+def _flops(space: str, cell, num_classes: int, preset: Preset, image_shape: tuple) -> int:
+    """FLOPs of a network, counted once per cell and settings (a table trains several seeds)."""
+    key = (space, cell.to_string() if space == "nb201" else cell.hash(), num_classes,
+           json.dumps(preset.to_dict(), sort_keys=True, default=str), image_shape)
+    if key not in _FLOPS_CACHE:
+        if len(_FLOPS_CACHE) >= 256:
+            _FLOPS_CACHE.clear()
+        with torch.device("meta"):  # shapes only: no memory, no arithmetic
+            _FLOPS_CACHE[key] = count_flops(build_network(space, cell, num_classes, preset), image_shape)
+    return _FLOPS_CACHE[key]
 
 
 def _evaluate(model, batches: DeviceBatches, loss_fn, autocast) -> tuple[float, float]:

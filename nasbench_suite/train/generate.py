@@ -1,0 +1,278 @@
+"""``generate_nb201``: a whole NB201 table trained by our own trainer, and
+``verify_table``: retraining rows of such a table to check them.
+
+One representative per isomorphism class is trained (the smallest official
+index of the class; :func:`nasbench_suite.spaces.nb201.isomorphism_classes`),
+plus one disconnected cell, whose network can only learn the class prior:
+8,765 networks per seed. The table is written with ``lookup="class"``
+(docs/FORMAT.md): every one of the 15,625 cells resolves to its class's row,
+and every disconnected cell to the disconnected row.
+
+Generation is resumable: each finished (class, seed) run is appended to the
+table's journal, durably, as its epochs' metrics (fidelity = epoch); the
+journal is merged into the table every few minutes and at the end. Started
+again with the same settings, it trains only the runs the table lacks; started
+with other settings on the same file, it refuses. A run killed mid-way loses
+only the networks in flight.
+
+The provenance in the file states the dataset and its split sizes, the
+seeds, the network and the training recipe, the trainer's settings, and per
+generating session the torch version, the CPU, the workers, the wall time and
+the CPU time spent.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..spaces import nb201
+
+GENERATOR = "nasbench-suite generate nb201"
+# What every run of a generated table uses besides the preset: one thread,
+# deterministic kernels and channels-last tensors on the CPU (3x faster
+# convolutions for these 8-channel networks), so a row can be retrained bit for bit.
+TRAINER_SETTINGS = {"threads": 1, "deterministic": True, "channels_last": True, "device": "cpu"}
+_RECORDED = ("train_acc", "valid_acc", "test_acc", "train_loss", "valid_loss", "test_loss",
+             "epoch_time", "train_time")
+
+
+def representatives() -> np.ndarray:
+    """Official indices of the cells trained: the first cell of each class in
+    class order, then the first disconnected cell (8,765 indices)."""
+    classes = nb201.isomorphism_classes()
+    n = int(classes.max()) + 1
+    first = np.full(n, -1, dtype=np.int64)
+    idx = np.arange(classes.size)
+    conn = classes >= 0
+    order = np.argsort(classes[conn], kind="stable")
+    cls_sorted, idx_sorted = classes[conn][order], idx[conn][order]
+    starts = np.flatnonzero(np.r_[True, cls_sorted[1:] != cls_sorted[:-1]])
+    first[cls_sorted[starts]] = idx_sorted[starts]
+    disconnected = int(np.flatnonzero(~conn)[0])
+    return np.r_[first, disconnected].astype(np.int64)
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+@dataclass
+class GenerateSettings:
+    """Everything that decides a generated table's numbers."""
+
+    dataset: str = "digits"
+    preset: str = "digits"
+    seeds: tuple = (0, 1)
+    overrides: dict = None
+
+    def to_dict(self) -> dict:
+        return {"dataset": self.dataset, "preset": self.preset, "seeds": [int(s) for s in self.seeds],
+                "overrides": dict(self.overrides or {}), "trainer": dict(TRAINER_SETTINGS)}
+
+    def trainer(self, data_root=None):
+        from .trainer import Trainer
+
+        return Trainer(dataset=self.dataset, data_root=data_root, preset=self.preset, progress=False,
+                       **TRAINER_SETTINGS, **(self.overrides or {}))
+
+
+def _train_class(settings: dict, index: int, seeds: list, data_root) -> dict:
+    """Worker: trains one cell for each seed; returns the histories and the CPU time."""
+    s = GenerateSettings(settings["dataset"], settings["preset"], tuple(settings["seeds"]),
+                         settings["overrides"])
+    trainer = s.trainer(data_root)
+    runs = []
+    for seed in seeds:
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        r = trainer.train("nb201", int(index), seed=int(seed))
+        runs.append({"seed": int(seed), "history": r.history, "params": r.params, "flops": r.flops,
+                     "cpu_s": time.process_time() - cpu0, "wall_s": time.perf_counter() - wall0})
+    return {"index": int(index), "runs": runs}
+
+
+def _records(result: dict, dataset: str) -> list:
+    out = []
+    for run in result["runs"]:
+        static = {"params": run["params"], "flops": run["flops"]}
+        for rec in run["history"]:
+            metrics = {k: rec[k] for k in _RECORDED if k in rec}
+            out.append((result["index"], dataset, run["seed"], float(rec["epoch"]), metrics, static))
+    return out
+
+
+def _empty_table(path, settings: GenerateSettings, preset_dict: dict, split_sizes: dict) -> None:
+    from ..tables import TableWriter
+
+    with TableWriter(path, space="nb201") as w:
+        w.lookup = "class"
+        w.add_dataset(settings.dataset, seeds=list(settings.seeds),
+                      fidelities=np.arange(1, preset_dict["epochs"] + 1, dtype=np.float64))
+        w.provenance.update({
+            "converter": GENERATOR,
+            "generate": settings.to_dict(),
+            "preset": preset_dict,
+            "splits": split_sizes,
+            "rows": "one per isomorphism class (lookup='class'), plus one disconnected cell",
+            "sessions": [],
+            "complete": False,
+        })
+
+
+def done_runs(path, dataset: str, seeds) -> set:
+    """(official index, seed) pairs the table (with its journal) holds at every fidelity."""
+    from ..tables import Benchmark
+
+    with Benchmark.open(path) as b:
+        if len(b) == 0 or dataset not in b.datasets:
+            return set()
+        rows = np.arange(len(b))
+        index = b._cell_array("index")
+        table_seeds = list(b.seeds(dataset))
+        vals = b._read(dataset, "test_acc", rows)  # (N, S, F)
+        out = set()
+        for seed in seeds:
+            if int(seed) in table_seeds:
+                full = ~np.isnan(vals[:, table_seeds.index(int(seed)), :]).any(axis=1)
+                out.update((int(i), int(seed)) for i in index[full])
+        return out
+
+
+def _check_same_settings(path, settings: GenerateSettings) -> dict:
+    from ..tables import Benchmark
+
+    with Benchmark.open(path) as b:
+        prov = b.provenance
+        lookup = b.lookup
+    if prov.get("converter") != GENERATOR:
+        raise ValueError(f"{path} exists and was not made by `{GENERATOR}`; choose another --out")
+    if prov.get("generate") != settings.to_dict() or lookup != "class":
+        raise ValueError(f"{path} was generated with other settings ({prov.get('generate')}); "
+                         f"these are {settings.to_dict()}: resume with the same settings or choose another --out")
+    return prov
+
+
+def generate_nb201(out, dataset: str = "digits", seeds=(0, 1), preset: str = "digits", workers=None,
+                   scheduler=None, data_root=None, cells=None, max_runs=None, compact_every: float = 600.0,
+                   progress: bool = True, **overrides) -> dict:
+    """Trains (or resumes training) the NB201 table ``out``; returns a summary.
+
+    ``cells``: official indices to train instead of every class's
+    representative (tests, partial tables). ``max_runs``: stop after this many
+    new (cell, seed) runs (the table stays resumable). ``workers`` /
+    ``scheduler``: as ``nasbench-suite compare`` (a local process pool, or a
+    Dask cluster at ``tcp://host:port``).
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    from .. import __version__
+    from ..runner.grid import open_executor
+    from ..runner.progress import Progress
+    from ..tables import append_results, compact
+    from ._torch import torch
+    from .data import load_dataset
+
+    settings = GenerateSettings(dataset, preset, tuple(int(s) for s in seeds), dict(overrides))
+    if len(set(settings.seeds)) != len(settings.seeds) or not settings.seeds:
+        raise ValueError(f"seeds must be distinct integers, got {seeds!r}")
+    trainer = settings.trainer(data_root)  # fails now on a bad preset or override
+    pre = trainer.preset_for("nb201")
+    data = load_dataset(dataset, data_root, pre.splits)  # fails now on missing data
+    preset_dict = pre.to_dict()
+    out = os.fspath(out)
+    if os.path.exists(out):
+        _check_same_settings(out, settings)
+    else:
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        sizes = {name: len(split) for name, split in (("train", data.train), ("valid", data.valid),
+                                                      ("test", data.test)) if split is not None}
+        _empty_table(out, settings, preset_dict, sizes)
+
+    targets = representatives() if cells is None else np.asarray(cells, dtype=np.int64).reshape(-1)
+    done = done_runs(out, dataset, settings.seeds)
+    todo = []  # (index, [seeds]) in class order
+    for i in targets.tolist():
+        missing = [s for s in settings.seeds if (i, s) not in done]
+        if missing:
+            todo.append((i, missing))
+    if max_runs is not None:
+        left, cut = int(max_runs), []
+        for i, ss in todo:
+            if left <= 0:
+                break
+            cut.append((i, ss[:left]))
+            left -= len(cut[-1][1])
+        todo = cut
+    total_runs = len(targets) * len(settings.seeds)
+    already = sum(1 for i in targets.tolist() for s in settings.seeds if (i, s) in done)
+    bar = Progress(already + sum(len(ss) for _, ss in todo), done=already, label="networks", enabled=progress)
+    session = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "torch": torch.__version__,
+               "nasbench_suite": __version__, "cpu": cpu_name(), "cores": os.cpu_count(),
+               "runs": 0, "cpu_seconds": 0.0, "train_seconds": 0.0, "wall_seconds": 0.0}
+    t0 = time.perf_counter()
+    last_compact = time.monotonic()
+
+    def checkpoint(final: bool) -> None:
+        session["wall_seconds"] = round(time.perf_counter() - t0, 1)
+        prov = _provenance_with(out, session, final and cells is None and max_runs is None)
+        compact(out, provenance=prov)
+
+    payload = settings.to_dict()
+    try:
+        with open_executor(workers, scheduler) as (ex, slots, where):
+            session["executor"] = where
+            pending, queue = set(), list(todo)
+            while queue or pending:
+                while queue and len(pending) < slots:
+                    i, ss = queue.pop(0)
+                    pending.add(ex.submit(_train_class, payload, i, ss, data_root))
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    result = fut.result()
+                    append_results(out, "nb201", _records(result, dataset))
+                    for run in result["runs"]:
+                        session["runs"] += 1
+                        session["cpu_seconds"] += run["cpu_s"]
+                        session["train_seconds"] += run["wall_s"]
+                    bar.advance(len(result["runs"]))
+                if time.monotonic() - last_compact > compact_every:
+                    checkpoint(False)
+                    last_compact = time.monotonic()
+    finally:
+        bar.close()
+        checkpoint(True)
+    return {"path": out, "new_runs": session["runs"], "cpu_seconds": session["cpu_seconds"],
+            "wall_seconds": session["wall_seconds"], "total_runs": total_runs,
+            "done_runs": len(done_runs(out, dataset, settings.seeds))}
+
+
+def _provenance_with(out, session: dict, may_complete: bool) -> dict:
+    """The provenance keys to rewrite: this session's entry and the totals."""
+    from ..tables._schema import check_root, open_h5
+
+    with open_h5(out) as h5:
+        prov = check_root(h5, out)["provenance"]
+    sessions = [s for s in prov.get("sessions", []) if s.get("started") != session["started"]]
+    entry = dict(session, cpu_seconds=round(session["cpu_seconds"], 1),
+                 train_seconds=round(session["train_seconds"], 1))
+    sessions.append(entry)
+    totals = {k: round(sum(s.get(k, 0.0) for s in sessions), 1)
+              for k in ("cpu_seconds", "train_seconds", "wall_seconds")}
+    totals["runs"] = int(sum(s.get("runs", 0) for s in sessions))
+    totals["core_hours"] = round(totals["cpu_seconds"] / 3600.0, 3)
+    update = {"sessions": sessions, "totals": totals}
+    if may_complete:
+        settings = prov.get("generate", {})
+        want = len(representatives()) * len(settings.get("seeds", []))
+        update["complete"] = len(done_runs(out, settings.get("dataset"), settings.get("seeds", []))) >= want
+    return update
