@@ -260,12 +260,14 @@ def _add_table_commands(commands, formatter) -> None:
 
 
 def _add_experiment_commands(commands) -> None:
-    """compare / report: each module registers its own parser."""
+    """compare / report / generate / verify: each module registers its own parser."""
     from nasbench_suite.report.cli import add_report_parser
     from nasbench_suite.runner.grid import add_compare_parser
+    from nasbench_suite.train.generate_cli import add_generate_parsers
 
     add_compare_parser(commands)
     add_report_parser(commands)
+    add_generate_parsers(commands)
 
 
 def _version() -> str:

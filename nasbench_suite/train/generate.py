@@ -36,6 +36,7 @@ GENERATOR = "nasbench-suite generate nb201"
 # deterministic kernels and channels-last tensors on the CPU (3x faster
 # convolutions for these 8-channel networks), so a row can be retrained bit for bit.
 TRAINER_SETTINGS = {"threads": 1, "deterministic": True, "channels_last": True, "device": "cpu"}
+_ORDER_SEED = 201  # the order runs are trained in (not their results)
 _RECORDED = ("train_acc", "valid_acc", "test_acc", "train_loss", "valid_loss", "test_loss",
              "epoch_time", "train_time")
 
@@ -200,8 +201,8 @@ def generate_nb201(out, dataset: str = "digits", seeds=(0, 1), preset: str = "di
 
     targets = representatives() if cells is None else np.asarray(cells, dtype=np.int64).reshape(-1)
     done = done_runs(out, dataset, settings.seeds)
-    todo = []  # (index, [seeds]) in class order
-    for i in targets.tolist():
+    todo = []  # (index, [seeds]) in a fixed shuffled order: a partial table is a uniform sample of the classes
+    for i in targets[np.random.default_rng(_ORDER_SEED).permutation(targets.size)].tolist():
         missing = [s for s in settings.seeds if (i, s) not in done]
         if missing:
             todo.append((i, missing))
@@ -276,3 +277,69 @@ def _provenance_with(out, session: dict, may_complete: bool) -> dict:
         want = len(representatives()) * len(settings.get("seeds", []))
         update["complete"] = len(done_runs(out, settings.get("dataset"), settings.get("seeds", []))) >= want
     return update
+
+
+# ------------------------------------------------------------------ verify
+_COMPARED = ("train_acc", "valid_acc", "test_acc", "train_loss", "valid_loss", "test_loss")
+# Stated tolerance when the torch version or the CPU differs from the
+# generating session's (different kernels, so not bit for bit): final test
+# accuracy within this many points, about the seed-to-seed spread of good cells.
+TOLERANCE_POINTS = 1.5
+
+
+def verify_table(path, rows: int = 3, seed: int = 0, data_root=None, progress=None) -> dict:
+    """Retrains ``rows`` random rows of a generated table (every seed of each)
+    with the settings in its provenance and compares every epoch's accuracies
+    and losses. Returns a report: per run the largest absolute difference,
+    whether it is exact, and ``ok``: exact agreement where the torch version and
+    the CPU equal those of a generating session, else final test accuracy
+    within :data:`TOLERANCE_POINTS`."""
+    from ..tables import Benchmark
+    from ._torch import torch
+
+    with Benchmark.open(path) as b:
+        prov = b.provenance
+        if prov.get("converter") != GENERATOR:
+            raise ValueError(f"{path} was not made by `{GENERATOR}`: nothing to retrain it with")
+        gen = prov["generate"]
+        dataset, seeds = gen["dataset"], gen["seeds"]
+        n = len(b)
+        if n == 0:
+            raise ValueError(f"{path} holds no rows yet")
+        if not 1 <= int(rows) <= n:
+            raise ValueError(f"--rows must be between 1 and {n} (the table's rows), got {rows}")
+        picked = np.sort(np.random.default_rng(seed).choice(n, int(rows), replace=False))
+        index = b._cell_array("index")[picked]
+        table = {m: b._read(dataset, m, picked) for m in _COMPARED}
+        table_seeds = [int(s) for s in b.seeds(dataset)]
+    if gen.get("trainer") != TRAINER_SETTINGS:
+        raise ValueError(f"{path} was generated with trainer settings {gen.get('trainer')}, this "
+                         f"nasbench-suite uses {TRAINER_SETTINGS}; verify with the version that made it")
+    settings = GenerateSettings(dataset, gen["preset"], tuple(seeds), gen.get("overrides") or {})
+    trainer = settings.trainer(data_root)
+    here = {"torch": torch.__version__, "cpu": cpu_name()}
+    same = any(s.get("torch") == here["torch"] and s.get("cpu") == here["cpu"] for s in prov.get("sessions", []))
+    runs = []
+    for k, (row, idx) in enumerate(zip(picked.tolist(), index.tolist())):
+        for seed_ in seeds:
+            j = table_seeds.index(int(seed_))
+            stored = {m: table[m][k, j] for m in _COMPARED}
+            if np.isnan(stored["test_acc"]).all():
+                continue  # this run is not trained yet (a partial table)
+            hist = trainer.train("nb201", int(idx), seed=int(seed_)).history
+            fresh = {m: np.array([h[m] for h in hist]) for m in _COMPARED}
+            diff = max(float(np.nanmax(np.abs(fresh[m] - stored[m][: len(fresh[m])]))) for m in _COMPARED)
+            final_gap = abs(float(fresh["test_acc"][-1] - stored["test_acc"][len(hist) - 1]))
+            runs.append({"row": row, "index": int(idx), "arch": nb201.arch_string(int(idx)), "seed": int(seed_),
+                         "table_test_acc": float(stored["test_acc"][len(hist) - 1]),
+                         "retrained_test_acc": float(fresh["test_acc"][-1]),
+                         "max_abs_diff": diff, "exact": diff == 0.0, "final_test_gap": final_gap})
+            if progress:
+                progress(runs[-1])
+    if not runs:
+        raise ValueError(f"none of the {rows} rows picked has a trained run yet")
+    exact = sum(r["exact"] for r in runs)
+    ok = exact == len(runs) if same else all(r["final_test_gap"] <= TOLERANCE_POINTS for r in runs)
+    return {"path": os.fspath(path), "runs": runs, "exact": exact, "same_platform": same, "here": here,
+            "criterion": "exact" if same else f"final test accuracy within {TOLERANCE_POINTS} points",
+            "ok": bool(ok)}

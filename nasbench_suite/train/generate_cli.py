@@ -1,0 +1,134 @@
+"""``nasbench-suite generate`` and ``nasbench-suite verify`` (parsers and handlers).
+
+Importing this module does not import torch: ``--help`` works without the
+``[train]`` extra, and running without it says what to install.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+PROG = "nasbench-suite"
+DEFAULT_TABLE = "tabular_data/nb201-digits.h5"
+
+
+def add_generate_parsers(commands) -> None:
+    gen = commands.add_parser(
+        "generate", help="train a whole tabular benchmark with the suite's own trainer",
+        description="Train one representative of every isomorphism class of a search space (and one "
+                    "disconnected cell) on an offline dataset and write a table (docs/FORMAT.md, "
+                    "lookup='class'). Resumable: run the same command again to continue.",
+        epilog="example:\n  nasbench-suite generate nb201 --dataset digits -o tabular_data/nb201-digits.h5",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    spaces = gen.add_subparsers(dest="generate_space", metavar="SPACE")
+    spaces.required = True
+    p = spaces.add_parser("nb201", help="the NAS-Bench-201 cell space (8,764 classes + disconnected)")
+    p.add_argument("--dataset", default="digits", help="dataset to train on (default: digits, offline)")
+    p.add_argument("-o", "--out", default=DEFAULT_TABLE, help=f"table to write or resume (default: {DEFAULT_TABLE})")
+    p.add_argument("--preset", default="digits", help="training preset (default: digits, see train/presets.py)")
+    p.add_argument("--seeds", type=int, default=2, help="seeds per class, 0..N-1 (default: 2)")
+    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: one per core)")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://HOST:PORT instead")
+    p.add_argument("--data-root", default=None, help="where dataset files live (digits needs none)")
+    p.add_argument("--max-runs", type=int, default=None, help="stop after this many new runs (resumable)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a preset setting, e.g. --set epochs=12 (repeatable)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_cmd_generate)
+
+    v = commands.add_parser(
+        "verify", help="retrain random rows of a generated table and compare",
+        description="Retrain K random rows of a table made by `nasbench-suite generate` (every seed of "
+                    "each) with the settings in its provenance, and report the agreement: exact on the "
+                    "same torch version and CPU as a generating session, otherwise within a stated "
+                    "tolerance. Exit status 1 when they disagree.")
+    v.add_argument("table", help="the generated table")
+    v.add_argument("--rows", type=int, default=3, help="rows to retrain (default: 3)")
+    v.add_argument("--seed", type=int, default=0, help="seed of the row choice (default: 0)")
+    v.add_argument("--data-root", default=None)
+    v.add_argument("--format", choices=("text", "json"), default="text")
+    v.set_defaults(run=_cmd_verify)
+
+
+def _value(text: str):
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def _overrides(items) -> dict:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set wants KEY=VALUE, got {item!r}")
+        out[key.strip()] = _value(value.strip())
+    return out
+
+
+def _errors():
+    from .._errors import InvalidSpecError
+    from ..tables.errors import TableFormatError
+    from .data import DatasetNotFound
+
+    return (ValueError, TypeError, InvalidSpecError, TableFormatError, DatasetNotFound, FileExistsError)
+
+
+def _need_torch() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print(f"{PROG}: error: training needs PyTorch: pip install 'nasbench-suite[train]'", file=sys.stderr)
+        return False
+    return True
+
+
+def _cmd_generate(args) -> int:
+    if not _need_torch():
+        return 2
+    from .generate import generate_nb201
+
+    try:
+        if args.seeds < 1:
+            raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
+        summary = generate_nb201(args.out, dataset=args.dataset, seeds=range(args.seeds), preset=args.preset,
+                                 workers=args.workers, scheduler=args.scheduler, data_root=args.data_root,
+                                 max_runs=args.max_runs, progress=not args.quiet, **_overrides(args.set))
+    except _errors() as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{summary['path']}: {summary['done_runs']}/{summary['total_runs']} runs trained "
+          f"({summary['new_runs']} now, {summary['cpu_seconds'] / 3600:.3f} core-hours, "
+          f"{summary['wall_seconds']:.0f} s wall)")
+    return 0
+
+
+def _cmd_verify(args) -> int:
+    if not _need_torch():
+        return 2
+    from .generate import verify_table
+
+    def show(run):
+        if args.format == "text":
+            print(f"row {run['row']:5d} seed {run['seed']} {run['arch']}: table {run['table_test_acc']:.2f}% "
+                  f"retrained {run['retrained_test_acc']:.2f}%  max |diff| {run['max_abs_diff']:.3g}"
+                  f"{'  exact' if run['exact'] else ''}", flush=True)
+
+    try:
+        report = verify_table(args.table, rows=args.rows, seed=args.seed, data_root=args.data_root, progress=show)
+    except _errors() as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    if args.format == "json":
+        print(json.dumps(report, indent=2))
+    else:
+        n = len(report["runs"])
+        where = "same torch and CPU as a generating session" if report["same_platform"] else \
+            f"torch {report['here']['torch']} on {report['here']['cpu']}, not a generating session's"
+        print(f"{report['exact']}/{n} runs exact ({where}); criterion: {report['criterion']}: "
+              f"{'AGREE' if report['ok'] else 'DISAGREE'}")
+    return 0 if report["ok"] else 1
