@@ -293,7 +293,19 @@ def _benchmark_entries(value, dataset, search_metric, report_metric) -> list[Ben
     from ..tables._schema import higher_is_better
 
     if value is None or value == []:
-        raise GridConfigError("no benchmark: pass --benchmark TABLE.h5 (build one with `nasbench-suite import`)")
+        from ..tables.embedded import embedded_table, incomplete_reason
+
+        default = embedded_table()
+        if default is None:
+            raise GridConfigError("no benchmark: pass --benchmark TABLE.h5 (build one with `nasbench-suite import`, "
+                                  "or the embedded default with `nasbench-suite generate nb201`)")
+        try:
+            reason = incomplete_reason(default)
+        except TableError as exc:
+            raise GridConfigError(f"the embedded default table: {exc}") from None
+        if reason:
+            raise GridConfigError(f"no --benchmark given, and the embedded default table {reason}")
+        value = [str(default)]
     if isinstance(value, (str, dict)):
         value = [value]
     out = []
