@@ -36,6 +36,7 @@ struct InvalidSpec : std::runtime_error {
 using U8Array = py::array_t<uint8_t, py::array::c_style>;
 using I64Array = py::array_t<int64_t, py::array::c_style>;
 using U64Array = py::array_t<uint64_t, py::array::c_style>;
+using F64Array = py::array_t<double, py::array::c_style>;
 
 struct Batch {
   ssize_t n = 0, v = 0;
@@ -176,6 +177,33 @@ nb101::Full as_full(const U8Array& matrix, const I64Array& labels) {
   std::memcpy(f.m, matrix.data(), V * V);
   std::memcpy(f.labels, labels.data(), V * sizeof(int64_t));
   return f;
+}
+
+// Clears an array's writeable flag without a Python call (cells are
+// immutable; their arrays are read-only views).
+void set_readonly(py::array& a) {
+  py::detail::array_proxy(a.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+}
+
+// One child for the facade's Cell._from_parts: (original 7x7, labels (7,),
+// pruned (n, n), pruned labels (n,), canonical key), arrays read-only.
+py::tuple child_arrays(const nb101::Child& c) {
+  constexpr int V = nb101::kMaxVertices;
+  const int n = c.cell.n;
+  U8Array m({ssize_t(V), ssize_t(V)}), pm({ssize_t(n), ssize_t(n)});
+  I64Array lab({ssize_t(V)});
+  py::array_t<int8_t> pl({ssize_t(n)});
+  std::memcpy(m.mutable_data(), c.full.m, V * V);
+  std::memcpy(lab.mutable_data(), c.full.labels, V * sizeof(int64_t));
+  for (int u = 0; u < n; ++u) {
+    pl.mutable_data()[u] = c.cell.label[u];
+    for (int w = 0; w < n; ++w) pm.mutable_data()[u * n + w] = (c.cell.out[u] >> w) & 1u;
+  }
+  set_readonly(m);
+  set_readonly(lab);
+  set_readonly(pm);
+  set_readonly(pl);
+  return py::make_tuple(m, lab, pm, pl, py::int_(c.key));
 }
 
 const uint8_t* nb201_codes(const U8Array& codes, ssize_t* n) {
@@ -391,6 +419,49 @@ PYBIND11_MODULE(_core, m) {
     Rng rng(seed);
     return full_arrays({nb101::mutate(parent, rate, rng)});
   });
+
+  // Regularized evolution's proposal step (the strategy keeps the population
+  // in these arrays so that a proposal is one call, dedup retries included).
+  m.def(
+      "nb101_evolve",
+      [](const U8Array& matrices, const I64Array& labels, const F64Array& values, int oldest, int count,
+         int sample_size, uint64_t seed, const py::object& seen, int max_tries, double rate) {
+        constexpr int V = nb101::kMaxVertices;
+        if (matrices.ndim() != 3 || matrices.shape(1) != V || matrices.shape(2) != V || labels.ndim() != 2 ||
+            labels.shape(0) != matrices.shape(0) || labels.shape(1) != V || values.ndim() != 1 ||
+            values.shape(0) != matrices.shape(0))
+          throw InvalidSpec("population must be matrices (P, 7, 7), labels (P, 7) and values (P,)");
+        const ssize_t capacity = matrices.shape(0);
+        if (count < 1 || count > capacity || oldest < 0 || oldest >= capacity)
+          throw InvalidSpec("need 1 <= count <= P and 0 <= oldest < P, got count " + std::to_string(count) +
+                            ", oldest " + std::to_string(oldest) + ", P " + std::to_string(capacity));
+        if (sample_size < 1 || sample_size > count)
+          throw InvalidSpec("sample_size must be in 1.." + std::to_string(count) + ", got " +
+                            std::to_string(sample_size));
+        if (max_tries < 1) throw InvalidSpec("max_tries must be >= 1");
+        if (!(rate > 0.0 && rate <= 7.0))
+          throw InvalidSpec("mutation_rate must be in (0, 7] (edge flip probability rate/7), got " +
+                            std::to_string(rate));
+        if (!seen.is_none() && !PyAnySet_Check(seen.ptr()))
+          throw py::type_error("seen must be a set of canonical keys or None");
+        auto is_seen = [&](uint64_t key) {
+          if (seen.is_none()) return false;
+          py::object k = py::reinterpret_steal<py::object>(PyLong_FromUnsignedLongLong(key));
+          int r = PySet_Contains(seen.ptr(), k.ptr());
+          if (r < 0) throw py::error_already_set();
+          return r == 1;
+        };
+        nb101::Population pop{matrices.data(), labels.data(), values.data(), int(capacity), oldest, count};
+        Rng rng(seed);
+        nb101::Child child;
+        nb101::Evolved status = nb101::evolve(pop, sample_size, rate, max_tries, is_seen, rng, &child);
+        if (status == nb101::Evolved::kInvalidParent)
+          throw InvalidSpec("population slot " + std::to_string(child.invalid_slot) + " is not a valid cell");
+        py::object cell = status == nb101::Evolved::kChild ? py::object(child_arrays(child)) : py::none();
+        return py::make_tuple(cell, child.rejected);
+      },
+      py::arg("matrices"), py::arg("labels"), py::arg("values"), py::arg("oldest"), py::arg("count"),
+      py::arg("sample_size"), py::arg("seed"), py::arg("seen"), py::arg("max_tries"), py::arg("rate") = 1.0);
 
   m.def("nb101_neighbours", [](const U8Array& matrix, const I64Array& labels) {
     nb101::Full parent = as_full(matrix, labels);

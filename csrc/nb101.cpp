@@ -411,6 +411,44 @@ Full mutate(const Full& parent, double mutation_rate, Rng& rng) {
   }
 }
 
+Evolved evolve(const Population& pop, int sample_size, double mutation_rate, int max_tries,
+               const std::function<bool(uint64_t)>& seen, Rng& rng, Child* out) {
+  std::vector<uint8_t> chosen(size_t(pop.count), 0);
+  std::vector<int> ages;
+  ages.reserve(size_t(sample_size));
+  out->rejected = 0;
+  for (int t = 0; t < max_tries; ++t) {
+    ages.clear();
+    for (int j = pop.count - sample_size; j < pop.count; ++j) {
+      int a = int(rng.below(uint32_t(j + 1)));
+      if (chosen[size_t(a)]) a = j;
+      chosen[size_t(a)] = 1;
+      ages.push_back(a);
+    }
+    std::sort(ages.begin(), ages.end());
+    int best = pop.slot(ages[0]);
+    for (int a : ages) {
+      chosen[size_t(a)] = 0;
+      int s = pop.slot(a);
+      const double v = pop.values[s], b = pop.values[best];
+      if (v > b || (b != b && v == v)) best = s;
+    }
+    Full parent;
+    std::memcpy(parent.m, pop.m + size_t(best) * kMaxVertices * kMaxVertices, sizeof parent.m);
+    std::memcpy(parent.labels, pop.labels + size_t(best) * kMaxVertices, sizeof parent.labels);
+    if (!check_and_prune(parent.raw(), nullptr)) {
+      out->invalid_slot = best;
+      return Evolved::kInvalidParent;
+    }
+    out->full = mutate(parent, mutation_rate, rng);
+    check_and_prune(out->full.raw(), &out->cell);
+    out->key = canonical_key(out->cell);
+    if (!seen(out->key)) return Evolved::kChild;
+    ++out->rejected;
+  }
+  return Evolved::kAllSeen;
+}
+
 std::vector<Full> neighbours(const Full& parent) {
   std::vector<Full> result;
   Cell pc;

@@ -4,6 +4,7 @@
 // google-research/nasbench (lib/graph_util.py, lib/model_spec.py, api.py).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -96,6 +97,35 @@ struct Full {
 Full sample(Rng& rng);
 // Official notebook mutation on the 7-vertex original.
 Full mutate(const Full& parent, double mutation_rate, Rng& rng);
+
+// A regularized-evolution population (Real et al. 2019) held as arrays, a
+// ring buffer in age order: member `age` (0 = oldest) is in slot
+// (oldest + age) % capacity.
+struct Population {
+  const uint8_t* m = nullptr;       // capacity x 7 x 7 originals
+  const int64_t* labels = nullptr;  // capacity x 7
+  const double* values = nullptr;   // capacity
+  int capacity = 0, oldest = 0, count = 0;
+  int slot(int age) const { return (oldest + age) % capacity; }
+};
+
+enum class Evolved { kChild, kAllSeen, kInvalidParent };
+
+struct Child {
+  Full full;
+  Cell cell;              // pruned
+  uint64_t key = 0;       // canonical key
+  int rejected = 0;       // children refused because `seen` held their key
+  int invalid_slot = -1;  // with kInvalidParent: the parent's slot
+};
+
+// One regularized-evolution proposal: up to max_tries times, draw
+// sample_size distinct members uniformly (Floyd's algorithm), take the best
+// value (the oldest among equal ones; NaN below every number), mutate it (`mutate`) and return the
+// child unless seen(child's canonical key). kAllSeen: every child was seen.
+Evolved evolve(const Population& pop, int sample_size, double mutation_rate, int max_tries,
+               const std::function<bool(uint64_t)>& seen, Rng& rng, Child* out);
+
 // All valid one-edge-flip / one-op-change neighbours, deduplicated by
 // canonical form, the parent's class excluded, in move order.
 std::vector<Full> neighbours(const Full& parent);
