@@ -28,6 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from nasbench_suite.train.generate import cpu_name  # noqa: E402
 from landscape_numbers import N_CELLS, N_CLASSES, landscape_data, landscape_numbers  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,17 +75,6 @@ def reference_cifar10(source: Path, workdir: Path):
         fid = float(b.fidelities("cifar10")[-1])
         values = b.query(np.arange(N_CELLS), "test_acc", fidelity=fid, dataset="cifar10")
     return values, f"NB201 CIFAR-10 test_acc@{fid:g} (nb201-public recipe from {source})"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-    return platform.processor() or "unknown"
 
 
 def shown(path) -> str:
@@ -340,7 +330,7 @@ def main(argv=None) -> int:
     if reference is None:
         numbers["reference"]["note"] = ref_note
     meta = {"table": shown(args.table), "sha256": snap["sha256"], "journal_sha256": snap["journal_sha256"],
-            "journal_records": records, "cpu": cpu_model(), "command": command,
+            "journal_records": records, "cpu": cpu_name(), "command": command,
             "generated": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     figures(args.out, data, numbers, reference)
     (args.out / "landscape.md").write_text(markdown(meta, numbers, prov) + "\n")

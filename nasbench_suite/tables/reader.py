@@ -25,6 +25,12 @@ _SMALL_QUERY = 64  # rows; larger queries read the whole metric once and cache i
 _SMALL_READS = 4  # small reads of a metric before it is read whole and cached
 
 
+def _first_missing(items, rows: np.ndarray):
+    """The first of ``items`` whose row is -1 (for the error message)."""
+    first = int(np.flatnonzero(rows < 0)[0])
+    return items.reshape(-1)[first] if isinstance(items, np.ndarray) else items[first]
+
+
 class Benchmark:
     """A tabular benchmark in the nasbench-suite HDF5 format (docs/FORMAT.md)."""
 
@@ -163,8 +169,7 @@ class Benchmark:
             rows = idx.find(self._adapter.keys(items))
         if missing == "raise":
             if (rows < 0).any():
-                first = int(np.flatnonzero(rows < 0)[0])
-                bad = items[first] if not isinstance(items, np.ndarray) else items.reshape(-1)[first]
+                bad = _first_missing(items, rows)
                 raise CellNotInTable(
                     f"{self.path}: the table does not hold {bad!r}; train it (the evaluator does) "
                     "or pass missing='nan'"
@@ -197,9 +202,7 @@ class Benchmark:
             items = [cells] if scalar else cells
             rows = lut[self._adapter.indices(items)]
         if missing == "raise" and (rows < 0).any():
-            first = int(np.flatnonzero(rows < 0)[0])
-            items = [cells] if scalar else cells
-            bad = items[first] if not isinstance(items, np.ndarray) else items.reshape(-1)[first]
+            bad = _first_missing([cells] if scalar else cells, rows)
             raise CellNotInTable(f"{self.path}: the table holds no cell of the class of {bad!r}; "
                                  "train it (the evaluator does) or pass missing='nan'")
         return rows.copy()
