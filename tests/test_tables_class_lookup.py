@@ -72,8 +72,8 @@ def test_a_class_the_table_lacks(class_table):
     with Benchmark.open(path) as b:
         with pytest.raises(CellNotInTable, match="no cell of the class"):
             b.rows(absent)
-        with pytest.raises(CellNotInTable):
-            b.query([rows[0], absent], "test_acc")
+        with pytest.raises(CellNotInTable, match=rf"class of {absent};"):  # a plain index, not np.int64(...)
+            b.query(np.array([rows[0], absent]), "test_acc")
         got = b.query([rows[0], absent], "test_acc", fidelity=2, missing="nan")
         assert not np.isnan(got[0]) and np.isnan(got[1])
         with pytest.raises(ValueError, match="missing"):
@@ -92,6 +92,31 @@ def test_lookup_survives_the_journal_and_compaction(class_table):
         assert b.query(member, "test_acc", fidelity=2) == 99.0
     with h5py.File(path) as h5:
         assert h5.attrs["lookup"] == "class"
+
+
+def test_a_member_of_a_present_class_lands_in_the_class_row(class_table):
+    """Training an isomorphic cell (not the representative) adds no second row:
+    its records go to its class's row, in memory and after compaction."""
+    path, rows, _ = class_table
+    member = int(_members(rows[1])[-1])
+    assert member != rows[1]
+    other_disconnected = int(np.flatnonzero(CLASSES < 0)[-1])
+    assert other_disconnected != rows[-1]
+    append_results(path, "nb201", [(member, "digits", 0, 1.0, {"test_acc": 77.0}, {}),
+                                   (other_disconnected, "digits", 0, 1.0, {"test_acc": 10.5}, {})])
+    for merged in (False, True):
+        if merged:
+            assert compact(path) == 2
+        with Benchmark.open(path) as b:
+            assert len(b) == len(rows)
+            assert b.query(rows[1], "test_acc", fidelity=1) == 77.0
+            assert b.query(rows[-1], "test_acc", fidelity=1) == 10.5
+    with TableWriter(path.parent / "builder.h5", space="nb201") as w:
+        w.lookup = "class"
+        assert w.add_cells([rows[0], int(_members(rows[0])[-1])]).tolist() == [0, 0]
+    with TableWriter(path.parent / "keyed.h5", space="nb101") as w, \
+            pytest.raises(ValueError, match="nb201 tables only"):
+        w.lookup = "class"
 
 
 def test_key_tables_keep_exact_lookup(tmp_path):

@@ -28,7 +28,8 @@ _SMALL_READS = 4  # small reads of a metric before it is read whole and cached
 def _first_missing(items, rows: np.ndarray):
     """The first of ``items`` whose row is -1 (for the error message)."""
     first = int(np.flatnonzero(rows < 0)[0])
-    return items.reshape(-1)[first] if isinstance(items, np.ndarray) else items[first]
+    item = items.reshape(-1)[first] if isinstance(items, np.ndarray) else items[first]
+    return int(item) if isinstance(item, np.integer) else item  # "3", not "np.int64(3)"
 
 
 class Benchmark:

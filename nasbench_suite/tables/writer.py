@@ -50,8 +50,34 @@ class TableBuilder:
         self.cost_model = dict(table.attrs.get("cost_model", {}))
         self._created = table.attrs.get("created")
         self.lookup = table.attrs.get("lookup", "key")
-        keys = self._cells.get("key", np.zeros((0, 2), np.uint64))[: self._n]
-        self._row_of = {(int(a), int(b)): i for i, (a, b) in enumerate(keys)}
+
+    @property
+    def lookup(self) -> str:
+        """How cells find their rows (docs/FORMAT.md): "key", one row per cell;
+        "class" (NB201), one row per isomorphism class, so a cell whose class
+        already has a row gets that row."""
+        return self._lookup
+
+    @lookup.setter
+    def lookup(self, value: str) -> None:
+        if value not in ("key", "class"):
+            raise ValueError(f"lookup must be 'key' or 'class', got {value!r}")
+        if value == "class" and self.space != "nb201":
+            raise ValueError("lookup='class' is defined for nb201 tables only")
+        self._lookup = value
+        n = self._n
+        keys = self._row_keys(self._cells) if n else np.zeros((0, 2), np.uint64)
+        self._row_of = {}
+        for i, (a, b) in enumerate(keys[:n].tolist()):
+            self._row_of.setdefault((a, b), i)
+
+    def _row_keys(self, desc: dict) -> np.ndarray:
+        """(N, 2) uint64 row keys: the cell key, or for lookup="class" the
+        canonical form (0 for every disconnected cell)."""
+        if self._lookup == "class":
+            canon = np.asarray(desc["canonical"], dtype=np.uint64).reshape(-1)
+            return np.stack([canon, np.zeros_like(canon)], axis=1)
+        return np.ascontiguousarray(desc["key"], dtype=np.uint64).reshape(-1, 2)
 
     def __len__(self) -> int:
         return self._n
@@ -72,7 +98,7 @@ class TableBuilder:
         return self._add_described(self._adapter.describe_arrays(matrices, labels))
 
     def _add_described(self, desc: dict) -> np.ndarray:
-        keys = np.ascontiguousarray(desc["key"], dtype=np.uint64).reshape(-1, 2)
+        keys = self._row_keys(desc)
         # Distinct keys of the batch in order of first appearance.
         _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
         order = np.argsort(first)
