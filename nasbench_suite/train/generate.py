@@ -76,10 +76,34 @@ class GenerateSettings:
     preset: str = "digits"
     seeds: tuple = (0, 1)
     overrides: dict = None
+    # All seeds of a class trained as one grouped network (Trainer.train_seeds).
+    # Tables made before it existed record no "group_seeds": one network per run.
+    group_seeds: bool = True
 
     def to_dict(self) -> dict:
+        trainer = dict(TRAINER_SETTINGS, **({"group_seeds": True} if self.group_seeds else {}))
         return {"dataset": self.dataset, "preset": self.preset, "seeds": [int(s) for s in self.seeds],
-                "overrides": dict(self.overrides or {}), "trainer": dict(TRAINER_SETTINGS)}
+                "overrides": dict(self.overrides or {}), "trainer": trainer}
+
+    @classmethod
+    def from_dict(cls, gen: dict, path="the table") -> "GenerateSettings":
+        """The settings a table's provenance records (``provenance["generate"]``)."""
+        trainer = dict(gen.get("trainer") or {})
+        group = bool(trainer.pop("group_seeds", False))
+        if trainer != TRAINER_SETTINGS:
+            raise ValueError(f"{path} was generated with trainer settings {gen.get('trainer')}; this "
+                             f"nasbench-suite uses {TRAINER_SETTINGS}: use the version that made it")
+        return cls(gen["dataset"], gen["preset"], tuple(int(x) for x in gen["seeds"]),
+                   dict(gen.get("overrides") or {}), group)
+
+    def train(self, trainer, index: int, seeds) -> list:
+        """One TrainResult per seed of ``seeds``; grouped tables always train
+        every seed of the settings together (the numbers depend on the group)
+        and return those asked for."""
+        if not self.group_seeds:
+            return [trainer.train("nb201", int(index), seed=int(s)) for s in seeds]
+        results = trainer.train_seeds("nb201", int(index), list(self.seeds))
+        return [results[list(self.seeds).index(int(s))] for s in seeds]
 
     def trainer(self, data_root=None):
         from .trainer import Trainer
@@ -89,16 +113,19 @@ class GenerateSettings:
 
 
 def _train_class(settings: dict, index: int, seeds: list, data_root) -> dict:
-    """Worker: trains one cell for each seed; returns the histories and the CPU time."""
-    s = GenerateSettings(settings["dataset"], settings["preset"], tuple(settings["seeds"]),
-                         settings["overrides"])
+    """Worker: trains one cell for each seed; returns the histories and the CPU
+    time (a grouped run's time split evenly over the runs it recorded)."""
+    s = GenerateSettings.from_dict(settings)
     trainer = s.trainer(data_root)
     runs = []
-    for seed in seeds:
+    batches = [list(seeds)] if s.group_seeds else [[seed] for seed in seeds]
+    for batch in batches:
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        r = trainer.train("nb201", int(index), seed=int(seed))
-        runs.append({"seed": int(seed), "history": r.history, "params": r.params, "flops": r.flops,
-                     "cpu_s": time.process_time() - cpu0, "wall_s": time.perf_counter() - wall0})
+        results = s.train(trainer, index, batch)
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        for seed, r in zip(batch, results):
+            runs.append({"seed": int(seed), "history": r.history, "params": r.params, "flops": r.flops,
+                         "cpu_s": cpu / len(batch), "wall_s": wall / len(batch)})
     return {"index": int(index), "runs": runs}
 
 
@@ -149,7 +176,9 @@ def done_runs(path, dataset: str, seeds) -> set:
         return out
 
 
-def _check_same_settings(path, settings: GenerateSettings) -> dict:
+def _check_same_settings(path, settings: GenerateSettings, group_seeds) -> GenerateSettings:
+    """The settings to resume ``path`` with: its own, which must be those asked
+    for (``group_seeds`` None: whichever the table was made with)."""
     from ..tables import Benchmark
 
     with Benchmark.open(path) as b:
@@ -157,20 +186,26 @@ def _check_same_settings(path, settings: GenerateSettings) -> dict:
         lookup = b.lookup
     if prov.get("converter") != GENERATOR:
         raise ValueError(f"{path} exists and was not made by `{GENERATOR}`; choose another --out")
-    if prov.get("generate") != settings.to_dict() or lookup != "class":
+    stored = GenerateSettings.from_dict(prov.get("generate") or {}, path)
+    if group_seeds is None:
+        settings.group_seeds = stored.group_seeds
+    if stored.to_dict() != settings.to_dict() or lookup != "class":
         raise ValueError(f"{path} was generated with other settings ({prov.get('generate')}); "
                          f"these are {settings.to_dict()}: resume with the same settings or choose another --out")
-    return prov
+    return stored
 
 
 def generate_nb201(out, dataset: str = "digits", seeds=(0, 1), preset: str = "digits", workers=None,
                    scheduler=None, data_root=None, cells=None, max_runs=None, compact_every: float = 600.0,
-                   progress: bool = True, **overrides) -> dict:
+                   progress: bool = True, group_seeds: bool | None = None, **overrides) -> dict:
     """Trains (or resumes training) the NB201 table ``out``; returns a summary.
 
     ``cells``: official indices to train instead of every class's
     representative (tests, partial tables). ``max_runs``: stop after this many
-    new (cell, seed) runs (the table stays resumable). ``workers`` /
+    new (cell, seed) runs, rounded up to whole classes when the seeds are
+    grouped (the table stays resumable). ``group_seeds``: train the seeds of a
+    class as one grouped network (``Trainer.train_seeds``); None: as the
+    existing table was made, grouped for a new one. ``workers`` /
     ``scheduler``: as ``nasbench-suite compare`` (a local process pool, or a
     Dask cluster at ``tcp://host:port``).
     """
@@ -183,7 +218,8 @@ def generate_nb201(out, dataset: str = "digits", seeds=(0, 1), preset: str = "di
     from ._torch import torch
     from .data import load_dataset
 
-    settings = GenerateSettings(dataset, preset, tuple(int(s) for s in seeds), dict(overrides))
+    settings = GenerateSettings(dataset, preset, tuple(int(s) for s in seeds), dict(overrides),
+                                True if group_seeds is None else bool(group_seeds))
     if len(set(settings.seeds)) != len(settings.seeds) or not settings.seeds:
         raise ValueError(f"seeds must be distinct integers, got {seeds!r}")
     trainer = settings.trainer(data_root)  # fails now on a bad preset or override
@@ -192,7 +228,7 @@ def generate_nb201(out, dataset: str = "digits", seeds=(0, 1), preset: str = "di
     preset_dict = pre.to_dict()
     out = os.fspath(out)
     if os.path.exists(out):
-        _check_same_settings(out, settings)
+        settings = _check_same_settings(out, settings, group_seeds)
     else:
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
         sizes = {name: len(split) for name, split in (("train", data.train), ("valid", data.valid),
@@ -211,7 +247,7 @@ def generate_nb201(out, dataset: str = "digits", seeds=(0, 1), preset: str = "di
         for i, ss in todo:
             if left <= 0:
                 break
-            cut.append((i, ss[:left]))
+            cut.append((i, ss if settings.group_seeds else ss[:left]))
             left -= len(cut[-1][1])
         todo = cut
     total_runs = len(targets) * len(settings.seeds)
@@ -312,21 +348,17 @@ def verify_table(path, rows: int = 3, seed: int = 0, data_root=None, progress=No
         index = b._cell_array("index")[picked]
         table = {m: b._read(dataset, m, picked) for m in _COMPARED}
         table_seeds = [int(s) for s in b.seeds(dataset)]
-    if gen.get("trainer") != TRAINER_SETTINGS:
-        raise ValueError(f"{path} was generated with trainer settings {gen.get('trainer')}, this "
-                         f"nasbench-suite uses {TRAINER_SETTINGS}; verify with the version that made it")
-    settings = GenerateSettings(dataset, gen["preset"], tuple(seeds), gen.get("overrides") or {})
+    settings = GenerateSettings.from_dict(gen, path)
     trainer = settings.trainer(data_root)
     here = {"torch": torch.__version__, "cpu": cpu_name()}
     same = any(s.get("torch") == here["torch"] and s.get("cpu") == here["cpu"] for s in prov.get("sessions", []))
     runs = []
     for k, (row, idx) in enumerate(zip(picked.tolist(), index.tolist())):
-        for seed_ in seeds:
-            j = table_seeds.index(int(seed_))
-            stored = {m: table[m][k, j] for m in _COMPARED}
-            if np.isnan(stored["test_acc"]).all():
-                continue  # this run is not trained yet (a partial table)
-            hist = trainer.train("nb201", int(idx), seed=int(seed_)).history
+        trained = [int(s) for s in seeds  # runs of a partial table that are not trained yet are skipped
+                   if not np.isnan(table["test_acc"][k, table_seeds.index(int(s))]).all()]
+        for seed_, result in zip(trained, settings.train(trainer, idx, trained) if trained else []):
+            stored = {m: table[m][k, table_seeds.index(seed_)] for m in _COMPARED}
+            hist = result.history
             fresh = {m: np.array([h[m] for h in hist]) for m in _COMPARED}
             diff = max(float(np.nanmax(np.abs(fresh[m] - stored[m][: len(fresh[m])]))) for m in _COMPARED)
             final_gap = abs(float(fresh["test_acc"][-1] - stored["test_acc"][len(hist) - 1]))

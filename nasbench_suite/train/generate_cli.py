@@ -31,7 +31,11 @@ def add_generate_parsers(commands) -> None:
     p.add_argument("--workers", type=int, default=None, help="local worker processes (default: one per core)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://HOST:PORT instead")
     p.add_argument("--data-root", default=None, help="where dataset files live (digits needs none)")
-    p.add_argument("--max-runs", type=int, default=None, help="stop after this many new runs (resumable)")
+    p.add_argument("--max-runs", type=int, default=None,
+                   help="stop after this many new runs, whole classes when grouped (resumable)")
+    p.add_argument("--group-seeds", action=argparse.BooleanOptionalAction, default=None,
+                   help="train a class's seeds as one grouped network, about 40%% less CPU (default: as the "
+                        "existing table was made; grouped for a new table)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a preset setting, e.g. --set epochs=12 (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -97,7 +101,8 @@ def _cmd_generate(args) -> int:
             raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
         summary = generate_nb201(args.out, dataset=args.dataset, seeds=range(args.seeds), preset=args.preset,
                                  workers=args.workers, scheduler=args.scheduler, data_root=args.data_root,
-                                 max_runs=args.max_runs, progress=not args.quiet, **_overrides(args.set))
+                                 max_runs=args.max_runs, progress=not args.quiet, group_seeds=args.group_seeds,
+                                 **_overrides(args.set))
     except _errors() as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
