@@ -299,10 +299,13 @@ def _provenance_with(out, session: dict, may_complete: bool) -> dict:
 
     with open_h5(out) as h5:
         prov = check_root(h5, out)["provenance"]
-    sessions = [s for s in prov.get("sessions", []) if s.get("started") != session["started"]]
+    # Sessions that trained nothing (stopped before a run finished) are not kept.
+    sessions = [s for s in prov.get("sessions", [])
+                if s.get("started") != session["started"] and s.get("runs", 0) > 0]
     entry = dict(session, cpu_seconds=round(session["cpu_seconds"], 1),
                  train_seconds=round(session["train_seconds"], 1))
-    sessions.append(entry)
+    if entry["runs"] > 0:
+        sessions.append(entry)
     totals = {k: round(sum(s.get(k, 0.0) for s in sessions), 1)
               for k in ("cpu_seconds", "train_seconds", "wall_seconds")}
     totals["runs"] = int(sum(s.get("runs", 0) for s in sessions))
