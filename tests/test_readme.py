@@ -29,7 +29,13 @@ def test_readme_starts_with_the_two_commands():
     for cmd in (main, tests):
         assert "\n" not in cmd, "one line, to paste as is"
         assert cmd.startswith("python3 -m venv .venv && . .venv/bin/activate && pip install -e")
-    assert main.endswith("nasbench-suite space stats nb101")
+    # the main job: a comparison of >= 4 strategies over >= 10 seeds on the embedded default, then the report
+    compare = re.search(r"nasbench-suite compare (.*?) && nasbench-suite report results.h5 -o report/$", main)
+    assert compare, main
+    flags = compare.group(1)
+    assert "--benchmark" not in flags, "the main job runs on the embedded default table"
+    assert len(re.search(r"--strategies (\S+)", flags).group(1).split(",")) >= 4
+    assert int(re.search(r"--seeds (\d+)", flags).group(1)) >= 10
     assert tests.endswith("python -m pytest -q")
 
 
@@ -51,3 +57,30 @@ def test_readme_python_example_runs():
     namespace: dict = {}  # the blocks read as one session, top to bottom
     for code in blocks:
         exec(compile(code, "README.md", "exec"), namespace)
+
+
+@pytest.mark.slow
+def test_readme_main_job_runs_on_the_embedded_table(tmp_path):
+    """The main command after its setup part, as a user runs it from the
+    repository root (here from an empty directory, with the embedded table
+    found through the package's repository): 4 strategies x 10 seeds, a report."""
+    import shlex
+    import sys
+
+    from nasbench_suite.runner.results import load_results
+
+    main = _block_after("<!-- main-command -->", README.read_text(encoding="utf-8"))
+    steps = [s for s in main.split(" && ") if s.startswith("nasbench-suite ")]
+    assert [s.split()[1] for s in steps] == ["compare", "report"]
+    for step in steps:
+        argv = [sys.executable, "-m", "nasbench_suite.cli"] + shlex.split(step)[1:]
+        proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+    runs = load_results(tmp_path / "results.h5").runs
+    assert len(runs) == 4 * 10  # one per (benchmark, strategy, seed)
+    report = tmp_path / "report"
+    assert (report / "report.md").is_file() and (report / "table.tex").is_file()
+    for name in ("curve_queries", "curve_time", "final", "rank_queries"):
+        assert (report / f"{name}.pdf").read_bytes()[:5] == b"%PDF-"
+        assert (report / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
