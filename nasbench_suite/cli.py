@@ -263,7 +263,7 @@ def _add_experiment_commands(commands) -> None:
     """compare / report / generate / verify: each module registers its own parser."""
     from nasbench_suite.report.cli import add_report_parser
     from nasbench_suite.runner.grid import add_compare_parser
-    from nasbench_suite.train.generate_cli import add_generate_parsers
+    from nasbench_suite.generate_cli import add_generate_parsers  # imports no torch
 
     add_compare_parser(commands)
     add_report_parser(commands)

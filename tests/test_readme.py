@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,8 @@ def test_readme_python_example_runs():
 def test_readme_main_job_runs_on_the_embedded_table(tmp_path):
     """The main command after its setup part, as a user runs it from the
     repository root (here from an empty directory, with the embedded table
-    found through the package's repository): 4 strategies x 10 seeds, a report."""
+    found through the package's repository) and without PyTorch: 4 strategies x
+    10 seeds, a report."""
     import shlex
     import sys
 
@@ -72,8 +74,19 @@ def test_readme_main_job_runs_on_the_embedded_table(tmp_path):
     main = _block_after("<!-- main-command -->", README.read_text(encoding="utf-8"))
     steps = [s for s in main.split(" && ") if s.startswith("nasbench-suite ")]
     assert [s.split()[1] for s in steps] == ["compare", "report"]
+    # without PyTorch, as the main command installs no extra
+    no_torch = textwrap.dedent("""
+        import sys
+        class NoTorch:  # as if torch were not installed (sys.modules["torch"] = None confuses scipy)
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] == "torch":
+                    raise ModuleNotFoundError("No module named 'torch'")
+        sys.meta_path.insert(0, NoTorch())
+        from nasbench_suite.cli import main
+        sys.exit(main())
+    """)
     for step in steps:
-        argv = [sys.executable, "-m", "nasbench_suite.cli"] + shlex.split(step)[1:]
+        argv = [sys.executable, "-c", no_torch] + shlex.split(step)[1:]
         proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr
     runs = load_results(tmp_path / "results.h5").runs

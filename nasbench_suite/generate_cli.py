@@ -75,9 +75,9 @@ def _overrides(items) -> dict:
 
 
 def _errors():
-    from .._errors import InvalidSpecError
-    from ..tables.errors import TableFormatError
-    from .data import DatasetNotFound
+    from ._errors import InvalidSpecError
+    from .tables.errors import TableFormatError
+    from .train.data import DatasetNotFound
 
     return (ValueError, TypeError, InvalidSpecError, TableFormatError, DatasetNotFound, FileExistsError)
 
@@ -94,7 +94,7 @@ def _need_torch() -> bool:
 def _cmd_generate(args) -> int:
     if not _need_torch():
         return 2
-    from .generate import generate_nb201
+    from .train.generate import generate_nb201
 
     try:
         if args.seeds < 1:
@@ -115,7 +115,7 @@ def _cmd_generate(args) -> int:
 def _cmd_verify(args) -> int:
     if not _need_torch():
         return 2
-    from .generate import verify_table
+    from .train.generate import verify_table
 
     def show(run):
         if args.format == "text":
