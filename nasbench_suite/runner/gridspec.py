@@ -266,17 +266,16 @@ def _resolve_metric(bench, dataset: str, spec, default_name: str, what: str) -> 
     spec = default_name if spec is None else spec
     if not isinstance(spec, str) or not spec or spec.startswith("@"):
         raise GridConfigError(f"{what} is named like 'valid_acc@12', got {spec!r}")
-    rows = np.arange(len(bench))
     try:
         if "@" in spec:
             name, fid = parse_metric(spec, bench, dataset)
-            vals = bench.query(rows, name, fid, dataset)
+            vals = bench.row_values(name, fid, dataset)
         else:
             if spec not in bench.metrics(dataset):
                 parse_metric(spec, bench, dataset)  # raises, naming the metrics there are
             name = spec
             for fid in bench.fidelities(dataset)[::-1]:
-                vals = bench.query(rows, name, float(fid), dataset)
+                vals = bench.row_values(name, float(fid), dataset)
                 if np.isfinite(vals).any():
                     break
             fid = float(fid)

@@ -350,14 +350,21 @@ class Benchmark:
             return seconds if scalar else np.full(rows.shape, seconds)
         raise TableFormatError(f"{self.path}: the table has no train_time and states no cost model")
 
+    def row_values(self, metric: str, fidelity=None, dataset: str | None = None) -> np.ndarray:
+        """The mean over seeds of ``metric`` for every row, in row order (R,),
+        NaN where a row has none: the whole table, whatever its cell order or
+        lookup (``query`` takes cells, not rows)."""
+        dataset, seeds, fids, is_static = self._metric(dataset, metric)
+        vals = self._read(dataset, metric, np.arange(self._n))
+        if not is_static:
+            vals = self._select_seed(vals[:, :, self._fid_index(dataset, fids, fidelity)], "mean", seeds)
+        return vals
+
     def best(self, metric: str, fidelity=None, dataset: str | None = None):
         """``(cell, value)`` of the best row by the mean of ``metric`` (largest
         accuracy; smallest loss, time, size or latency)."""
-        dataset, seeds, fids, is_static = self._metric(dataset, metric)
-        rows = np.arange(self._n)
-        vals = self._read(dataset, metric, rows)
-        if not is_static:
-            vals = self._select_seed(vals[:, :, self._fid_index(dataset, fids, fidelity)], "mean", seeds)
+        dataset = self._metric(dataset, metric)[0]
+        vals = self.row_values(metric, fidelity, dataset)
         if np.all(np.isnan(vals)):
             raise CellNotInTable(f"{self.path}: no cell has a value of {metric!r} on {dataset!r}")
         row = int(np.nanargmax(vals) if higher_is_better(metric) else np.nanargmin(vals))
