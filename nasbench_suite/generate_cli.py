@@ -34,7 +34,7 @@ def add_generate_parsers(commands) -> None:
     p.add_argument("--max-runs", type=int, default=None,
                    help="stop after this many new runs, whole classes when grouped (resumable)")
     p.add_argument("--group-seeds", action=argparse.BooleanOptionalAction, default=None,
-                   help="train a class's seeds as one grouped network, about 40%% less CPU (default: as the "
+                   help="train a class's seeds as one grouped network, about 25%% less CPU time (default: as the "
                         "existing table was made; grouped for a new table)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a preset setting, e.g. --set epochs=12 (repeatable)")

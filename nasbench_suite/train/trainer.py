@@ -289,7 +289,7 @@ class Trainer:
         """Trains ``cell`` once per seed, all seeds at once as one grouped
         network (:mod:`.grouped`; NB201 only): run ``k`` starts from the same
         weights and sees the same batches as ``train(space, cell, seed=seeds[k])``,
-        and gives the same numbers up to floating-point rounding, at about 60%
+        and gives the same numbers up to floating-point rounding, at about 75%
         of the CPU time for the 8-channel digits networks. Returns one
         :class:`TrainResult` per seed; ``epoch_time`` and ``train_time`` are the
         group's time divided by the number of seeds. No checkpoints, AMP or
