@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 
+from nasbench_suite.generate_cli import _overrides
 from nasbench_suite.train.generate import GenerateSettings, cpu_name, representatives
 
 
@@ -82,12 +83,10 @@ def main(argv=None) -> int:
     ap.add_argument("--no-reference", action="store_true", help="skip the one-network-per-seed reference")
     ap.add_argument("--format", choices=("text", "json"), default="text")
     args = ap.parse_args(argv)
-    overrides = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            ap.error(f"--set takes KEY=VALUE, got {item!r}")
-        overrides[key] = json.loads(value) if value[:1].isdigit() or value in ("true", "false") else value
+    try:
+        overrides = _overrides(args.set)  # as `nasbench-suite generate --set` reads them
+    except ValueError as exc:
+        ap.error(str(exc))
     r = measure(args.classes, args.seed, overrides, args.top_of, not args.no_reference)
     if args.format == "json":
         print(json.dumps(r, indent=2))

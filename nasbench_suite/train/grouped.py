@@ -114,53 +114,33 @@ class GroupedNb201(nn.Module):
 
 def train_seeds(trainer, space: str, cell, seeds, dataset: str | None = None, epochs: int | None = None):
     """``Trainer.train_seeds``: see there."""
-    from .data import load_dataset
-    from .loader import DeviceBatches
-    from .networks import as_cell, build_network, count_params
-    from .trainer import _DATA_SALT, _INIT_SALT, TrainResult, _flops, _seed_from, _torch_flags
+    from .networks import count_params
+    from .trainer import _DATA_SALT, TrainResult, _seed_from, _torch_flags
 
     if space != "nb201":
         raise ValueError(f"train_seeds groups NB201 networks only, got space {space!r}; use train() per seed")
     seeds = [int(s) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct integers, got {seeds!r}")
-    dataset = dataset if dataset is not None else trainer.dataset
-    if dataset is None:
-        raise ValueError("no data set: pass dataset= to the Trainer or to train_seeds()")
     if trainer.checkpoint_dir is not None or trainer.compile:
         raise ValueError("train_seeds has no checkpoints and no torch.compile; use train() per seed for those")
-    preset = trainer.preset_for(space, **({} if epochs is None else {"epochs": int(epochs)}))
-    if preset.epochs < 1:
-        raise ValueError(f"epochs must be >= 1, got {preset.epochs}")
-    c = as_cell(space, cell)
-    data = load_dataset(dataset, trainer.data_root, preset.splits)
-    if "in_channels" not in preset.network:
-        preset = preset.replace(in_channels=data.image_shape[0])
-    device = trainer._device()
-    deterministic = (device.type != "cuda") if trainer.deterministic is None else bool(trainer.deterministic)
-    channels_last = (device.type == "cuda") if trainer.channels_last is None else bool(trainer.channels_last)
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    run = trainer._setup(space, cell, dataset, epochs, "train_seeds()")
+    preset, c, dataset, device = run.preset, run.cell, run.dataset, run.device
+    fmt = torch.channels_last if run.channels_last else torch.contiguous_format
 
-    nets = []
-    for seed in seeds:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(_seed_from(seed, _INIT_SALT))
-            nets.append(build_network(space, c, data.num_classes, preset))
+    nets = [run.network(seed) for seed in seeds]  # each seed's start, as train() draws it
     params = count_params(nets[0])
-    flops = _flops(space, c, data.num_classes, preset.replace(init="torch"), tuple(data.image_shape))
+    flops = run.flops()
     model = GroupedNb201(nets).to(device).to(memory_format=fmt)
     del nets
     optimizer = make_optimizer(preset, model.parameters())
     g = len(seeds)
 
-    train_batches = DeviceBatches(data.train, data, device, preset.batch_size, True, channels_last,
-                                  augment=preset.augment)
-    evals = [(name, DeviceBatches(split, data, device, preset.eval_batch_size, False, channels_last))
-             for name, split in (("valid", data.valid), ("test", data.test)) if split is not None]
+    train_batches, evals = run.batches()
     steps_per_epoch = train_batches.steps()
     total_steps = steps_per_epoch * preset.epochs
     histories = [[] for _ in seeds]
-    with _torch_flags(deterministic, benchmark=device.type == "cuda", threads=trainer.threads):
+    with _torch_flags(run.deterministic, benchmark=device.type == "cuda", threads=trainer.threads):
         for epoch in range(preset.epochs):
             gens = [torch.Generator().manual_seed(_seed_from(s, _DATA_SALT, epoch)) for s in seeds]
             model.train()

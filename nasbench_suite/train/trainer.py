@@ -94,6 +94,39 @@ def _torch_flags(deterministic: bool, benchmark: bool, threads: int | None = Non
         torch.set_num_threads(old_threads)
 
 
+@dataclass
+class _RunSetup:
+    """A run's settings, resolved (:meth:`Trainer._setup`)."""
+
+    space: str
+    cell: object
+    dataset: str
+    preset: Preset
+    data: object
+    device: object
+    deterministic: bool
+    channels_last: bool
+
+    def network(self, seed: int):
+        """The untrained network of ``seed``: its weights drawn from a seed
+        derived for initialisation, the global generator left as it was."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(_seed_from(seed, _INIT_SALT))
+            return build_network(self.space, self.cell, self.data.num_classes, self.preset)
+
+    def flops(self) -> int:
+        return _flops(self.space, self.cell, self.data.num_classes, self.preset.replace(init="torch"),
+                      tuple(self.data.image_shape))
+
+    def batches(self):
+        """The training batches and the (name, batches) of each evaluation split."""
+        data, preset, device, cl = self.data, self.preset, self.device, self.channels_last
+        train = DeviceBatches(data.train, data, device, preset.batch_size, True, cl, augment=preset.augment)
+        evals = [(name, DeviceBatches(split, data, device, preset.eval_batch_size, False, cl))
+                 for name, split in (("valid", data.valid), ("test", data.test)) if split is not None]
+        return train, evals
+
+
 class Trainer:
     """Trains cells with a benchmark preset.
 
@@ -153,6 +186,25 @@ class Trainer:
             return dev
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
+    def _setup(self, space: str, cell, dataset: str | None, epochs: int | None, caller: str) -> "_RunSetup":
+        """What every run of ``cell`` needs before its seed matters (``train``
+        and ``train_seeds``): the preset, the data, the device and its flags."""
+        dataset = dataset if dataset is not None else self.dataset
+        if dataset is None:
+            raise ValueError(f"no data set: pass dataset= to the Trainer or to {caller}")
+        preset = self.preset_for(space, **({} if epochs is None else {"epochs": int(epochs)}))
+        if preset.epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {preset.epochs}")
+        c = as_cell(space, cell)
+        data = load_dataset(dataset, self.data_root, preset.splits)
+        if "in_channels" not in preset.network:
+            preset = preset.replace(in_channels=data.image_shape[0])
+        device = self._device()
+        cuda = device.type == "cuda"
+        deterministic = (not cuda) if self.deterministic is None else bool(self.deterministic)
+        channels_last = cuda if self.channels_last is None else bool(self.channels_last)
+        return _RunSetup(space, c, dataset, preset, data, device, deterministic, channels_last)
+
     def checkpoint_path(self, space: str, cell, dataset: str, seed: int, preset: Preset) -> Path | None:
         """Where the run's checkpoint goes: one file per cell, data set, seed and settings."""
         if self.checkpoint_dir is None:
@@ -174,33 +226,21 @@ class Trainer:
         called after each epoch is saved. Returns a :class:`TrainResult`.
         """
         check_space(space)
-        dataset = dataset if dataset is not None else self.dataset
-        if dataset is None:
-            raise ValueError("no data set: pass dataset= to the Trainer or to train()")
         if isinstance(seed, bool) or int(seed) != seed:
             raise ValueError(f"seed must be an integer, got {seed!r}")
         seed = int(seed)
-        preset = self.preset_for(space, **({} if epochs is None else {"epochs": int(epochs)}))
-        if preset.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {preset.epochs}")
-        c = as_cell(space, cell)
-        data = load_dataset(dataset, self.data_root, preset.splits)
-        image_shape = data.image_shape
-        if "in_channels" not in preset.network:
-            preset = preset.replace(in_channels=image_shape[0])
-        device = self._device()
+        run = self._setup(space, cell, dataset, epochs, "train()")
+        preset, c, data, device = run.preset, run.cell, run.data, run.device
+        dataset = run.dataset
         cuda = device.type == "cuda"
-        deterministic = (not cuda) if self.deterministic is None else bool(self.deterministic)
+        deterministic, channels_last = run.deterministic, run.channels_last
         use_amp = cuda if self.amp is None else bool(self.amp) and cuda
-        channels_last = cuda if self.channels_last is None else bool(self.channels_last)
         amp_dtype = torch.bfloat16 if (cuda and torch.cuda.is_bf16_supported()) else torch.float16
         ckpt = self.checkpoint_path(space, c, dataset, seed, preset)
 
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(_seed_from(seed, _INIT_SALT))
-            model = build_network(space, c, data.num_classes, preset)
+        model = run.network(seed)
         params = count_params(model)
-        flops = _flops(space, c, data.num_classes, preset.replace(init="torch"), tuple(image_shape))
+        flops = run.flops()
         model = model.to(device)
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
@@ -219,10 +259,7 @@ class Trainer:
             start_epoch = int(state["epoch"])
         resumed = start_epoch
 
-        train_batches = DeviceBatches(data.train, data, device, preset.batch_size, True, channels_last,
-                                      augment=preset.augment)
-        evals = [(name, DeviceBatches(split, data, device, preset.eval_batch_size, False, channels_last))
-                 for name, split in (("valid", data.valid), ("test", data.test)) if split is not None]
+        train_batches, evals = run.batches()
         steps_per_epoch = train_batches.steps()
         total_steps = steps_per_epoch * preset.epochs
         run_model = torch.compile(model) if self.compile else model
