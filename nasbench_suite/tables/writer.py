@@ -8,7 +8,7 @@ import os
 import numpy as np
 
 from .. import __version__
-from ._schema import DatasetData, TableData, now_iso, units_of, write_all
+from ._schema import LOOKUPS, DatasetData, TableData, now_iso, units_of, write_all
 from ._spaces import adapter
 from .errors import UnknownName
 
@@ -60,8 +60,8 @@ class TableBuilder:
 
     @lookup.setter
     def lookup(self, value: str) -> None:
-        if value not in ("key", "class"):
-            raise ValueError(f"lookup must be 'key' or 'class', got {value!r}")
+        if value not in LOOKUPS:
+            raise ValueError(f"lookup must be one of {', '.join(LOOKUPS)}, got {value!r}")
         if value == "class" and self.space != "nb201":
             raise ValueError("lookup='class' is defined for nb201 tables only")
         self._lookup = value
