@@ -75,14 +75,34 @@ def test_every_cell_of_a_class_and_the_disconnected_cells_resolve(generated):
 
 def test_other_settings_are_refused(generated):
     path = generated[0]
-    with pytest.raises(ValueError, match="other settings"):
+    with pytest.raises(ValueError, match=r"other settings \(overrides: \{'epochs': 2\} in the table, "
+                                         r"\{'epochs': 3\} asked\).*--set epochs=2"):
         generate_nb201(path, cells=CELLS, workers=1, progress=False, epochs=3)
     with Benchmark.open(path) as b:
         grouped = b.provenance["generate"]["trainer"].get("group_seeds", False)
-    with pytest.raises(ValueError, match="other settings"):  # the other way of training the seeds
+    flag = "--group-seeds" if grouped else "--no-group-seeds"
+    with pytest.raises(ValueError, match=f"other settings.*{flag}"):  # the other way of training the seeds
         generate_nb201(path, cells=CELLS, workers=1, progress=False, group_seeds=not grouped, **TINY)
     with pytest.raises(ValueError, match="distinct"):
         generate_nb201(path.parent / "x.h5", seeds=(0, 0), progress=False)
+
+
+def test_a_preset_changed_since_the_table_was_made_is_refused(generated, tmp_path, capsys):
+    """The table records its preset's values; resuming or verifying it when the
+    preset in the code gives other values (here: another lr) stops with the
+    difference named, instead of mixing two recipes in one table."""
+    edited = tmp_path / "edited.h5"
+    edited.write_bytes(generated[0].read_bytes())
+    with h5py.File(edited, "a") as h5:
+        prov = json.loads(h5.attrs["provenance"])
+        prov["preset"]["lr"] = 0.05
+        h5.attrs["provenance"] = json.dumps(prov, sort_keys=True)
+    with pytest.raises(ValueError, match=r"another recipe .*lr: 0\.05 in the table, 0\.1 now"):
+        generate_nb201(edited, cells=CELLS, workers=1, progress=False, **TINY)
+    with pytest.raises(ValueError, match="another recipe"):
+        verify_table(edited, rows=1)
+    assert main(["verify", str(edited), "--rows", "1"]) == 2
+    assert "lr: 0.05 in the table" in capsys.readouterr().err
 
 
 def test_verify_is_exact_here_and_catches_a_changed_value(generated, tmp_path, capsys):

@@ -22,6 +22,7 @@ the CPU time spent.
 """
 from __future__ import annotations
 
+import json
 import os
 import platform
 import time
@@ -112,6 +113,21 @@ class GenerateSettings:
                        **TRAINER_SETTINGS, **(self.overrides or {}))
 
 
+def check_same_recipe(path, prov: dict, trainer) -> None:
+    """Raises if the preset the table records (``provenance["preset"]``) is not
+    the one ``trainer`` would train with now: a preset edited in the code since
+    the table was made would resume or verify it with another recipe."""
+    stored = prov.get("preset")
+    now = json.loads(json.dumps(trainer.preset_for("nb201").to_dict()))
+    if stored is None or stored == now:
+        return
+    changed = sorted(k for k in set(stored) | set(now) if stored.get(k) != now.get(k))
+    detail = ", ".join(f"{k}: {stored.get(k)!r} in the table, {now.get(k)!r} now" for k in changed)
+    raise ValueError(f"{path} was trained with another recipe than preset {stored.get('name')!r} and "
+                     f"its overrides give now ({detail}): use the nasbench-suite version that made it "
+                     f"(its sessions in the provenance name it)")
+
+
 def _train_class(settings: dict, index: int, seeds: list, data_root) -> dict:
     """Worker: trains one cell for each seed; returns the histories and the CPU
     time (a grouped run's time split evenly over the runs it recorded)."""
@@ -189,9 +205,20 @@ def _check_same_settings(path, settings: GenerateSettings, group_seeds) -> Gener
     stored = GenerateSettings.from_dict(prov.get("generate") or {}, path)
     if group_seeds is None:
         settings.group_seeds = stored.group_seeds
-    if stored.to_dict() != settings.to_dict() or lookup != "class":
-        raise ValueError(f"{path} was generated with other settings ({prov.get('generate')}); "
-                         f"these are {settings.to_dict()}: resume with the same settings or choose another --out")
+    if lookup != "class":
+        raise ValueError(f"{path} is not a generated class table (lookup={lookup!r}); choose another --out")
+    theirs, ours = stored.to_dict(), settings.to_dict()
+    if theirs != ours:
+        changed = "; ".join(f"{k}: {theirs.get(k)!r} in the table, {ours.get(k)!r} asked"
+                            for k in sorted(theirs) if theirs.get(k) != ours.get(k))
+        hint = ""
+        if theirs["overrides"] != ours["overrides"]:
+            flags = " ".join(f"--set {k}={v}" for k, v in sorted(theirs["overrides"].items()))
+            hint = f" (its overrides: {flags})" if flags else " (no --set)"
+        elif stored.group_seeds != settings.group_seeds:
+            hint = " (--group-seeds)" if stored.group_seeds else " (--no-group-seeds)"
+        raise ValueError(f"{path} was generated with other settings ({changed}): resume with the table's "
+                         f"settings{hint} or choose another --out")
     return stored
 
 
@@ -229,6 +256,10 @@ def generate_nb201(out, dataset: str = "digits", seeds=(0, 1), preset: str = "di
     out = os.fspath(out)
     if os.path.exists(out):
         settings = _check_same_settings(out, settings, group_seeds)
+        from ..tables import Benchmark
+
+        with Benchmark.open(out) as b:
+            check_same_recipe(out, b.provenance, trainer)
     else:
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
         sizes = {name: len(split) for name, split in (("train", data.train), ("valid", data.valid),
@@ -353,6 +384,7 @@ def verify_table(path, rows: int = 3, seed: int = 0, data_root=None, progress=No
         table_seeds = [int(s) for s in b.seeds(dataset)]
     settings = GenerateSettings.from_dict(gen, path)
     trainer = settings.trainer(data_root)
+    check_same_recipe(path, prov, trainer)
     here = {"torch": torch.__version__, "cpu": cpu_name()}
     same = any(s.get("torch") == here["torch"] and s.get("cpu") == here["cpu"] for s in prov.get("sessions", []))
     runs = []
