@@ -55,6 +55,6 @@ def test_the_committed_embedded_table_and_its_optimum(tmp_path, monkeypatch):
     assert main(["compare", *ARGS, "-o", str(out)]) == 0
     entry = next(iter(load_results(out).config["benchmarks"].values()))
     with Benchmark.open(path) as b:
-        every_cell = b.query(np.arange(15625), "test_acc", fidelity=8)
+        every_cell = b.query(np.arange(15625), "test_acc", fidelity=7)
         assert entry["report_optimum"] == every_cell.max() == b.best("test_acc")[1]
-        assert entry["report_metric"] == "test_acc@8" and entry["search_metric"] == "valid_acc@8"
+        assert entry["report_metric"] == "test_acc@7" and entry["search_metric"] == "valid_acc@7"

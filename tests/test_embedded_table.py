@@ -45,7 +45,7 @@ def test_it_is_complete_and_small(table):
     assert os.path.getsize(TABLE) <= 20 * 2**20
     assert not np.isnan(test).any() and not np.isnan(valid).any()
     assert list(b.seeds("digits")) == [0, 1]
-    assert list(b.fidelities("digits")) == list(range(1, 9))
+    assert list(b.fidelities("digits")) == list(range(1, 8))
     json.dumps(prov)  # provenance is plain JSON
     for key in ("torch", "cpu", "cores", "cpu_seconds", "wall_seconds"):
         assert all(key in s for s in prov["sessions"] if s["runs"] > 0)

@@ -3,7 +3,7 @@ default"): the two seeds of a class trained as one grouped network
 (``Trainer.train_seeds``, what ``nasbench-suite generate`` does) against the
 reference, one network per seed (``Trainer.train``), in the same run, with the
 generator's trainer settings (one thread, deterministic, channels-last, CPU).
-Per round: both seeds of 3 classes of different costs, 8 epochs each."""
+Per round: both seeds of 3 classes of different costs, the preset's epochs each."""
 from __future__ import annotations
 
 import pytest
