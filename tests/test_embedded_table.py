@@ -88,3 +88,17 @@ def test_the_landscape_is_worth_searching(table):
         picked = order[np.sort(first)][:50]  # the first 50 distinct classes in draw order
         ends.append(final[picked[np.argmax(valid[picked].mean(axis=1))]])
     assert best - np.mean(ends) >= 1.0
+
+
+def test_the_code_still_trains_the_recipe_the_table_records(table):
+    """`generate` and `verify` refuse a table whose recorded preset differs from
+    what the code's preset and the table's overrides give: an edit to the
+    `digits` preset that changes the recipe fails here, not in a user's verify."""
+    pytest.importorskip("torch")
+    from nasbench_suite.train.generate import GenerateSettings, check_same_recipe
+
+    prov = table[0].provenance
+    settings = GenerateSettings.from_dict(prov["generate"], TABLE)
+    assert settings.group_seeds and settings.seeds == (0, 1)
+    check_same_recipe(TABLE, prov, settings.trainer())
+    assert prov["preset"]["epochs"] == 7 and prov["preset"]["batch_size"] == 50
