@@ -113,6 +113,12 @@ class GenerateSettings:
                        **TRAINER_SETTINGS, **(self.overrides or {}))
 
 
+def _differences(table: dict, other: dict, word: str) -> str:
+    """``key: value in the table, value <word>`` for each key whose values differ."""
+    return "; ".join(f"{k}: {table.get(k)!r} in the table, {other.get(k)!r} {word}"
+                     for k in sorted(set(table) | set(other)) if table.get(k) != other.get(k))
+
+
 def check_same_recipe(path, prov: dict, trainer) -> None:
     """Raises if the preset the table records (``provenance["preset"]``) is not
     the one ``trainer`` would train with now: a preset edited in the code since
@@ -121,11 +127,9 @@ def check_same_recipe(path, prov: dict, trainer) -> None:
     now = json.loads(json.dumps(trainer.preset_for("nb201").to_dict()))
     if stored is None or stored == now:
         return
-    changed = sorted(k for k in set(stored) | set(now) if stored.get(k) != now.get(k))
-    detail = ", ".join(f"{k}: {stored.get(k)!r} in the table, {now.get(k)!r} now" for k in changed)
     raise ValueError(f"{path} was trained with another recipe than preset {stored.get('name')!r} and "
-                     f"its overrides give now ({detail}): use the nasbench-suite version that made it "
-                     f"(its sessions in the provenance name it)")
+                     f"its overrides give now ({_differences(stored, now, 'now')}): use the nasbench-suite "
+                     f"version that made it (its sessions in the provenance name it)")
 
 
 def _train_class(settings: dict, index: int, seeds: list, data_root) -> dict:
@@ -192,9 +196,10 @@ def done_runs(path, dataset: str, seeds) -> set:
         return out
 
 
-def _check_same_settings(path, settings: GenerateSettings, group_seeds) -> GenerateSettings:
+def _check_same_settings(path, settings: GenerateSettings, group_seeds, trainer) -> GenerateSettings:
     """The settings to resume ``path`` with: its own, which must be those asked
-    for (``group_seeds`` None: whichever the table was made with)."""
+    for (``group_seeds`` None: whichever the table was made with), with the
+    recipe ``trainer`` gives (:func:`check_same_recipe`)."""
     from ..tables import Benchmark
 
     with Benchmark.open(path) as b:
@@ -209,16 +214,15 @@ def _check_same_settings(path, settings: GenerateSettings, group_seeds) -> Gener
         raise ValueError(f"{path} is not a generated class table (lookup={lookup!r}); choose another --out")
     theirs, ours = stored.to_dict(), settings.to_dict()
     if theirs != ours:
-        changed = "; ".join(f"{k}: {theirs.get(k)!r} in the table, {ours.get(k)!r} asked"
-                            for k in sorted(theirs) if theirs.get(k) != ours.get(k))
         hint = ""
         if theirs["overrides"] != ours["overrides"]:
             flags = " ".join(f"--set {k}={v}" for k, v in sorted(theirs["overrides"].items()))
             hint = f" (its overrides: {flags})" if flags else " (no --set)"
         elif stored.group_seeds != settings.group_seeds:
             hint = " (--group-seeds)" if stored.group_seeds else " (--no-group-seeds)"
-        raise ValueError(f"{path} was generated with other settings ({changed}): resume with the table's "
-                         f"settings{hint} or choose another --out")
+        raise ValueError(f"{path} was generated with other settings ({_differences(theirs, ours, 'asked')}): "
+                         f"resume with the table's settings{hint} or choose another --out")
+    check_same_recipe(path, prov, trainer)
     return stored
 
 
@@ -255,11 +259,7 @@ def generate_nb201(out, dataset: str = "digits", seeds=(0, 1), preset: str = "di
     preset_dict = pre.to_dict()
     out = os.fspath(out)
     if os.path.exists(out):
-        settings = _check_same_settings(out, settings, group_seeds)
-        from ..tables import Benchmark
-
-        with Benchmark.open(out) as b:
-            check_same_recipe(out, b.provenance, trainer)
+        settings = _check_same_settings(out, settings, group_seeds, trainer)
     else:
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
         sizes = {name: len(split) for name, split in (("train", data.train), ("valid", data.valid),
