@@ -15,6 +15,7 @@ from nasbench_suite.cli import main  # noqa: E402
 from nasbench_suite.spaces import nb201  # noqa: E402
 from nasbench_suite.tables import Benchmark, read_journal  # noqa: E402
 from nasbench_suite.train.generate import generate_nb201, representatives, verify_table  # noqa: E402
+from nasbench_suite.train.presets import get_preset  # noqa: E402
 
 REPS = representatives()
 CELLS = [int(REPS[0]), int(REPS[5000]), int(REPS[-1])]  # two classes and the disconnected cell
@@ -85,6 +86,34 @@ def test_other_settings_are_refused(generated):
         generate_nb201(path, cells=CELLS, workers=1, progress=False, group_seeds=not grouped, **TINY)
     with pytest.raises(ValueError, match="distinct"):
         generate_nb201(path.parent / "x.h5", seeds=(0, 0), progress=False)
+
+
+def test_overrides_spelt_otherwise_for_the_same_recipe_resume(generated, tmp_path):
+    """``--set lr=0.1`` when 0.1 is the preset's lr (or a --set the preset has
+    since adopted, as the shipped table's epochs=7) trains the same networks:
+    the table resumes, with its own recorded settings, and trains nothing again."""
+    path = generated[0]
+    copy = tmp_path / "copy.h5"
+    copy.write_bytes(path.read_bytes())
+    lr = get_preset("nb201", "digits").lr
+    summary = generate_nb201(copy, cells=CELLS, workers=1, progress=False, lr=lr, **TINY)
+    assert summary["new_runs"] == 0 and summary["done_runs"] == summary["total_runs"]
+    with Benchmark.open(copy) as b:
+        assert b.provenance["generate"]["overrides"] == TINY
+    with pytest.raises(ValueError, match=r"other settings.*--set epochs=2"):  # another lr is another recipe
+        generate_nb201(copy, cells=CELLS, workers=1, progress=False, lr=lr / 2, **TINY)
+
+
+def test_set_takes_recipe_settings_only(tmp_path, capsys):
+    """The trainer's own settings (device, threads, amp, ...) are fixed for a
+    generated table; --set naming one is refused before anything is written."""
+    out = tmp_path / "g.h5"
+    for item in ("amp=true", "device=cuda", "threads=4", "compile=true"):
+        # (--max-runs 1: were it accepted, this would train one class, not the whole table)
+        assert main(["generate", "nb201", "-o", str(out), "--quiet", "--max-runs", "1", "--set", item]) == 2
+        key = item.split("=")[0]
+        assert f"unknown setting {key!r} for the nb201 'digits' preset" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_a_preset_changed_since_the_table_was_made_is_refused(generated, tmp_path, capsys):

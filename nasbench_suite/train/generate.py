@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..spaces import nb201
+from .presets import get_preset
 
 GENERATOR = "nasbench-suite generate nb201"
 # What every run of a generated table uses besides the preset: one thread,
@@ -119,12 +120,16 @@ def _differences(table: dict, other: dict, word: str) -> str:
                      for k in sorted(set(table) | set(other)) if table.get(k) != other.get(k))
 
 
+def _recipe(trainer) -> dict:
+    """The nb201 preset values ``trainer`` trains with, as a table records them."""
+    return json.loads(json.dumps(trainer.preset_for("nb201").to_dict()))
+
+
 def check_same_recipe(path, prov: dict, trainer) -> None:
     """Raises if the preset the table records (``provenance["preset"]``) is not
     the one ``trainer`` would train with now: a preset edited in the code since
     the table was made would resume or verify it with another recipe."""
-    stored = prov.get("preset")
-    now = json.loads(json.dumps(trainer.preset_for("nb201").to_dict()))
+    stored, now = prov.get("preset"), _recipe(trainer)
     if stored is None or stored == now:
         return
     raise ValueError(f"{path} was trained with another recipe than preset {stored.get('name')!r} and "
@@ -213,7 +218,11 @@ def _check_same_settings(path, settings: GenerateSettings, group_seeds, trainer)
     if lookup != "class":
         raise ValueError(f"{path} is not a generated class table (lookup={lookup!r}); choose another --out")
     theirs, ours = stored.to_dict(), settings.to_dict()
-    if theirs != ours:
+    # Overrides spelt otherwise but giving the same recipe (``--set epochs=7``
+    # when 7 has since become the preset's value) resume with the table's own.
+    same_recipe = ({**theirs, "overrides": None} == {**ours, "overrides": None}
+                   and _recipe(stored.trainer()) == _recipe(trainer))
+    if theirs != ours and not same_recipe:
         hint = ""
         if theirs["overrides"] != ours["overrides"]:
             flags = " ".join(f"--set {k}={v}" for k, v in sorted(theirs["overrides"].items()))
@@ -253,6 +262,9 @@ def generate_nb201(out, dataset: str = "digits", seeds=(0, 1), preset: str = "di
                                 True if group_seeds is None else bool(group_seeds))
     if len(set(settings.seeds)) != len(settings.seeds) or not settings.seeds:
         raise ValueError(f"seeds must be distinct integers, got {seeds!r}")
+    # Only recipe settings: the trainer's own (device, threads, amp, ...) are
+    # fixed for every generated table (TRAINER_SETTINGS).
+    get_preset("nb201", preset, strict=True, **settings.overrides)
     trainer = settings.trainer(data_root)  # fails now on a bad preset or override
     pre = trainer.preset_for("nb201")
     data = load_dataset(dataset, data_root, pre.splits)  # fails now on missing data
