@@ -110,6 +110,9 @@ class GenerateSettings:
     def trainer(self, data_root=None):
         from .trainer import Trainer
 
+        # Overrides are recipe settings only: the trainer's own (device, threads,
+        # amp, ...) are fixed for every generated table (TRAINER_SETTINGS).
+        get_preset("nb201", self.preset, strict=True, **(self.overrides or {}))
         return Trainer(dataset=self.dataset, data_root=data_root, preset=self.preset, progress=False,
                        **TRAINER_SETTINGS, **(self.overrides or {}))
 
@@ -220,9 +223,8 @@ def _check_same_settings(path, settings: GenerateSettings, group_seeds, trainer)
     theirs, ours = stored.to_dict(), settings.to_dict()
     # Overrides spelt otherwise but giving the same recipe (``--set epochs=7``
     # when 7 has since become the preset's value) resume with the table's own.
-    same_recipe = ({**theirs, "overrides": None} == {**ours, "overrides": None}
-                   and _recipe(stored.trainer()) == _recipe(trainer))
-    if theirs != ours and not same_recipe:
+    if theirs != ours and not ({**theirs, "overrides": None} == {**ours, "overrides": None}
+                               and _recipe(stored.trainer()) == _recipe(trainer)):
         hint = ""
         if theirs["overrides"] != ours["overrides"]:
             flags = " ".join(f"--set {k}={v}" for k, v in sorted(theirs["overrides"].items()))
@@ -262,9 +264,6 @@ def generate_nb201(out, dataset: str = "digits", seeds=(0, 1), preset: str = "di
                                 True if group_seeds is None else bool(group_seeds))
     if len(set(settings.seeds)) != len(settings.seeds) or not settings.seeds:
         raise ValueError(f"seeds must be distinct integers, got {seeds!r}")
-    # Only recipe settings: the trainer's own (device, threads, amp, ...) are
-    # fixed for every generated table (TRAINER_SETTINGS).
-    get_preset("nb201", preset, strict=True, **settings.overrides)
     trainer = settings.trainer(data_root)  # fails now on a bad preset or override
     pre = trainer.preset_for("nb201")
     data = load_dataset(dataset, data_root, pre.splits)  # fails now on missing data
