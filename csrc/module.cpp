@@ -485,6 +485,18 @@ PYBIND11_MODULE(_core, m) {
     return py::make_tuple(keys, conn);
   });
 
+  m.def("nb201_functional", [](const U8Array& codes) {
+    ssize_t n = 0;
+    const uint8_t* p = nb201_codes(codes, &n);
+    U64Array keys({n});
+    {
+      py::gil_scoped_release release;
+      for (ssize_t i = 0; i < n; ++i)
+        keys.mutable_data()[i] = nb201::functional_key(p + i * nb201::kNumEdges);
+    }
+    return keys;
+  });
+
   m.def("nb201_encode_path", [](const U8Array& codes) {
     ssize_t n = 0;
     const uint8_t* p = nb201_codes(codes, &n);
