@@ -409,3 +409,208 @@ def enumerate_space(max_vertices: int = MAX_VERTICES, max_edges: int = MAX_EDGES
     start = time.perf_counter()
     keys, cand, uniq = _core.nb101_enumerate(int(max_vertices), int(max_edges))
     return Enumeration(keys, dict(cand), dict(uniq), time.perf_counter() - start)
+
+
+# ---------------------------------------------------------------- the protocol
+from .base import SearchSpace  # noqa: E402  (base imports nothing of this module)
+
+
+class _EvolutionKernel:
+    """Regularized evolution's population as arrays (a ring buffer in age
+    order) and one core call per proposal (``_core.nb101_evolve``)."""
+
+    def __init__(self, population_size: int):
+        p, v = population_size, MAX_VERTICES
+        self.matrices = np.zeros((p, v, v), dtype=np.uint8)
+        self.labels = np.zeros((p, v), dtype=np.int64)
+        self.values = np.zeros(p, dtype=np.float64)
+
+    def store(self, slot: int, cell: Cell, value: float, rng) -> None:
+        self.matrices[slot], self.labels[slot] = _padded_original(cell, rng)
+        self.values[slot] = value
+
+    def propose(self, oldest: int, count: int, sample_size: int, seed: int, seen, retries: int):
+        child, rejected = _core.nb101_evolve(self.matrices, self.labels, self.values, oldest, count,
+                                             sample_size, seed, seen, retries)
+        return (None if child is None else Cell._from_parts(*child)), rejected
+
+
+class NB101Space(SearchSpace):
+    """NAS-Bench-101 as a :class:`~nasbench_suite.spaces.base.SearchSpace`:
+    cells labelled and keyed by the official module hash (MD5), not indexed."""
+
+    name = "nb101"
+    title = "NAS-Bench-101"
+    cell_type = Cell
+    encodings = ("path", "adjacency")
+    predictor_encoding = "path"
+    table_description = ("hash", "matrix", "labels", "num_vertices", "canonical")
+    # Regularized evolution as in the official NAS-Bench-101 notebook
+    # (population 50, tournament 10; REFERENCE.md).
+    strategy_defaults = {"regularized_evolution": {"population_size": 50, "sample_size": 10}}
+
+    def parse(self, spec) -> Cell:
+        """A cell from a Cell, ``{"matrix", "ops"}`` or its JSON text. A hash
+        alone names no cell (look it up in a table instead)."""
+        if isinstance(spec, Cell):
+            return spec
+        if isinstance(spec, (str, bytes)):
+            import json
+
+            try:
+                spec = json.loads(spec)
+            except ValueError:
+                spec = None
+        if isinstance(spec, dict) and "matrix" in spec and "ops" in spec:
+            return Cell(spec["matrix"], spec["ops"])
+        raise InvalidSpecError(
+            f"an NB101 cell is an nb101.Cell or {{'matrix', 'ops'}}, got {type(spec).__name__}; "
+            "a hash alone does not say which cell it is"
+        )
+
+    def label(self, cell: Cell) -> str:
+        """The official hash."""
+        return cell.hash()
+
+    def sample(self, rng) -> Cell:
+        if hasattr(rng, "pool"):  # a strategy's Stream: 64 official samples per core call
+            return rng.pool("nb101-sample", lambda g: sample_many(g, 64))
+        return sample(rng)
+
+    def sample_many(self, rng, n: int) -> list:
+        return sample_many(getattr(rng, "generator", rng), n)
+
+    def mutate(self, cell: Cell, rng) -> Cell:
+        """The official notebook rule with mutation rate 1."""
+        if hasattr(rng, "below"):
+            full, labels = _padded_original(cell, rng.generator)
+            return _mutate_seeded(full, labels, rng.below(1 << 53))
+        return mutate(cell, rng)
+
+    def evolution_kernel(self, population_size: int) -> _EvolutionKernel:
+        return _EvolutionKernel(population_size)
+
+    def neighbours(self, cell: Cell) -> list:
+        return neighbours(cell)
+
+    def canonical(self, cell: Cell) -> int:
+        return cell.canonical_key()
+
+    def encode(self, cells, kind: str | None = None) -> np.ndarray:
+        return encode(cells, kind or self.encodings[0])
+
+    def categorical(self, cell: Cell) -> np.ndarray:
+        """The 21 upper-triangular entries of the 7-vertex original, then the
+        5 interior op labels."""
+        full, labels = _padded_original(cell, None)
+        iu = np.triu_indices(MAX_VERTICES, 1)
+        return np.concatenate([full[iu].astype(np.int64), np.clip(labels[1:-1], 0, 2)])
+
+    def categorical_sizes(self) -> np.ndarray:
+        return np.array([2] * 21 + [len(OPS)] * 5)
+
+    def from_categorical(self, x) -> Cell | None:
+        m = np.zeros((7, 7), dtype=np.uint8)
+        m[np.triu_indices(7, 1)] = x[:21]
+        labels = np.concatenate([[LABEL_INPUT], x[21:], [LABEL_OUTPUT]])
+        try:
+            return Cell.from_labels(m, labels)
+        except InvalidSpecError:
+            return None
+
+    # ---- tables: rows keyed by the official hash
+    def table_cells(self, cells) -> list:
+        out = []
+        for c in cells:
+            if isinstance(c, Cell):
+                out.append(c)
+            elif isinstance(c, dict):
+                out.append(Cell(c["matrix"], c["ops"]))
+            else:
+                raise InvalidSpecError(
+                    f"an NB101 table row needs the cell itself (nb101.Cell or {{'matrix', 'ops'}}), "
+                    f"got {type(c).__name__}; a hash alone does not say which cell it is"
+                )
+        return out
+
+    def table_describe(self, cells: list) -> dict:
+        return self.table_describe_arrays(*_stack(cells))
+
+    def table_describe_arrays(self, matrices, labels) -> dict:
+        """The description of N cells given as batch arrays (raises on an invalid one)."""
+        m, lab, nv = prune_many(matrices, labels, layout="end")
+        hashes = hash_many(matrices, labels, threads=None)
+        return {
+            "key": _core.hex_to_keys(hashes.astype("S32")),
+            "hash": hashes.astype("S32"),
+            "matrix": m,
+            "labels": lab,
+            "num_vertices": nv.astype(np.int8),
+            "canonical": canonical_many(matrices, labels, threads=None),
+        }
+
+    def table_keys(self, cells) -> np.ndarray:
+        """(M, 2) uint64 keys of hashes (str / bytes / string arrays) or cells.
+        A hash is exactly 32 hex characters: anything else (a longer string
+        whose first 32 characters are a hash included) is an InvalidSpecError,
+        never a lookup of a prefix."""
+        if isinstance(cells, np.ndarray) and cells.dtype.kind in "SU":
+            flat = cells.reshape(-1)
+            width = flat.dtype.itemsize // (4 if flat.dtype.kind == "U" else 1)
+            if width != 32:  # S32 / U32 go to the core as they are (it checks every entry)
+                lengths = np.char.str_len(flat) if flat.size else np.zeros(0, np.int64)
+                bad = np.flatnonzero(lengths != 32)
+                if bad.size:
+                    raise InvalidSpecError(
+                        f"cannot look up {flat[bad[0]].item()!r} in an NB101 table: a hash is a 32-character hex "
+                        f"string, this has {int(lengths[bad[0]])} characters (array of dtype {cells.dtype})"
+                    )
+                flat = flat.astype(f"{flat.dtype.kind}32")
+            return _core.hex_to_keys(flat)
+        hashes = []
+        for c in cells:
+            if isinstance(c, Cell):
+                hashes.append(c.hash())
+            elif isinstance(c, dict):
+                hashes.append(Cell(c["matrix"], c["ops"]).hash())
+            elif isinstance(c, (str, bytes)):
+                h = c.decode("latin-1") if isinstance(c, bytes) else c
+                if len(h) != 32:
+                    raise InvalidSpecError(
+                        f"cannot look up {c!r} in an NB101 table: a hash is a 32-character hex string, "
+                        f"this has {len(h)} characters"
+                    )
+                hashes.append(h)
+            else:
+                raise InvalidSpecError(
+                    f"cannot look up {c!r} in an NB101 table: give an nb101.Cell or its 32-character hash"
+                )
+        return _core.hex_to_keys(np.array(hashes, dtype="U32")) if hashes else np.zeros((0, 2), np.uint64)
+
+    def table_find_one(self, index, cell) -> int:
+        # -1 found nothing, -2 not 32 hex characters: both take the general
+        # path (table_keys), which raises for a malformed key.
+        return index.find_one_hex(cell) if type(cell) is str else -1
+
+    def table_find_many(self, index, items):
+        if isinstance(items, np.ndarray) and items.dtype.kind in "SU":
+            if items.dtype.itemsize // (4 if items.dtype.kind == "U" else 1) == 32:
+                return index.find_hex(items.reshape(-1))  # the core checks every entry
+            return index.find(self.table_keys(items))  # other widths: exact lengths checked first
+        return None
+
+    def table_cell_at(self, arrays: dict, row: int) -> Cell:
+        n = int(arrays["num_vertices"][row])
+        return Cell.from_labels(arrays["matrix"][row, :n, :n], arrays["labels"][row, :n])
+
+    def table_label(self, arrays: dict, row: int) -> str:
+        return arrays["hash"][row].decode()
+
+    def record(self, cell) -> dict:
+        return self.table_cells([cell])[0].to_dict()
+
+    def from_record(self, record) -> dict:
+        return record
+
+
+SPACE = NB101Space()

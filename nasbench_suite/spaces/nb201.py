@@ -33,7 +33,7 @@ _NODE = re.compile(r"^([A-Za-z0-9_]+)~(\d+)$")
 
 __all__ = [
     "Cell", "OPS", "EDGES", "NUM_CELLS", "arch_string", "index_of", "official_order",
-    "sample", "mutate", "neighbours", "isomorphism_classes", "encode",
+    "sample", "mutate", "neighbours", "isomorphism_classes", "functional_classes", "encode",
 ]
 
 
@@ -180,6 +180,19 @@ class Cell:
         """Same network: isomorphic pruned op-on-node DAGs (both disconnected counts too)."""
         return self.canonical_key() == other.canonical_key()
 
+    def functional_key(self) -> int:
+        """Exact canonical form of the cell as a network (0 when disconnected).
+
+        Coarser than :meth:`canonical_key`: ``skip_connect`` is contracted as
+        the identity (with edge multiplicities, x + x is not x) and
+        ``avg_pool_3x3`` nodes with equal inputs are merged; see
+        :func:`functional_classes` for the rule. Equal keys iff the same
+        network. A lookup in a table computed once for all 15,625 cells.
+        """
+        c = self._codes.tolist()
+        lex = ((((c[0] * 5 + c[1]) * 5 + c[2]) * 5 + c[3]) * 5 + c[4]) * 5 + c[5]
+        return _functional_keys_by_lex()[lex]
+
     def __eq__(self, other) -> bool:
         if not isinstance(other, Cell):
             return NotImplemented
@@ -268,6 +281,47 @@ def isomorphism_classes() -> np.ndarray:
     return classes
 
 
+@functools.lru_cache(maxsize=1)
+def _functional_keys_by_lex() -> list:
+    """Functional keys of every cell by lexicographic code (computed once, ~10 ms)."""
+    keys = _core.nb201_functional(_codes_of_lex(np.arange(NUM_CELLS)))
+    return [int(k) for k in keys]
+
+
+@functools.lru_cache(maxsize=1)
+def functional_classes() -> np.ndarray:
+    """Each cell's class under functional identity, in official index order.
+
+    Functional identity (REFERENCE.md, NB201 "Functional identity"; issue 14):
+    build the op-on-node DAG (input, one node per non-``none`` edge, output;
+    a node's input is the *sum* of its predecessors' outputs) and prune it
+    to input-output paths; contract every ``skip_connect`` node (each
+    predecessor -> successor pair gets an edge whose multiplicity is the
+    product of the two, added to any edge already there: x + x is not x);
+    then merge ``avg_pool_3x3`` nodes whose inputs (multiset of predecessor,
+    multiplicity) are equal, adding their out-edge multiplicities, until
+    nothing changes. Convs never merge (each has its own weights). Two cells
+    are the same network iff the resulting op-labelled, multiplicity-weighted
+    DAGs are isomorphic (:meth:`Cell.functional_key`).
+
+    Every class is a union of :func:`isomorphism_classes` classes: the
+    15,284 connected cells form 5,259 networks (8,764 DAG classes). As in
+    :func:`isomorphism_classes`, classes are numbered 0.. in order of first
+    appearance and the 341 disconnected cells get -1. int64 (15,625,),
+    read-only, computed once.
+    """
+    keys = np.asarray(_functional_keys_by_lex(), dtype=np.uint64)[official_order()]
+    connected = keys != 0
+    _, first, inverse = np.unique(keys[connected], return_index=True, return_inverse=True)
+    # Renumber classes by their first official index.
+    rank = np.empty(first.size, dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(first.size)
+    classes = np.full(NUM_CELLS, -1, dtype=np.int64)
+    classes[connected] = rank[inverse.reshape(-1)]
+    classes.setflags(write=False)
+    return classes
+
+
 def encode(cells: Sequence[Cell], kind: str = "onehot") -> np.ndarray:
     """``"onehot"``: (N, 30) one-hot ops per edge; ``"path"``: (N, 84) path
     encoding (one feature per op sequence along an input-output path of
@@ -280,3 +334,129 @@ def encode(cells: Sequence[Cell], kind: str = "onehot") -> np.ndarray:
     if kind == "path":
         return _core.nb201_encode_path(codes)
     raise ValueError(f"unknown encoding kind {kind!r}; use 'onehot' or 'path'")
+
+
+# ---------------------------------------------------------------- the protocol
+from .base import SearchSpace, index_keys  # noqa: E402  (base imports nothing of this module)
+
+
+class NB201Space(SearchSpace):
+    """NAS-Bench-201 as a :class:`~nasbench_suite.spaces.base.SearchSpace`:
+    cells are 6 op codes, labelled by their arch string, indexed in the
+    official order; tables may keep one row per isomorphism class."""
+
+    name = "nb201"
+    title = "NAS-Bench-201"
+    cell_type = Cell
+    size = NUM_CELLS
+    encodings = ("onehot", "path")
+    predictor_encoding = "path"
+    table_description = ("index", "ops", "canonical")
+    class_lookup = True
+    # Regularized evolution as in the NB201 paper (population 10, sample 3).
+    strategy_defaults = {"regularized_evolution": {"population_size": 10, "sample_size": 3}}
+
+    def parse(self, spec) -> Cell:
+        if isinstance(spec, Cell):
+            return spec
+        if isinstance(spec, bytes):
+            spec = spec.decode()
+        if isinstance(spec, str):
+            return Cell.from_string(spec)
+        if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
+            return Cell.from_index(int(self._index(spec)))
+        if isinstance(spec, dict) and "index" in spec:
+            return self.parse(spec["index"])
+        raise InvalidSpecError(
+            f"cannot use {spec!r} as an NB201 cell: give an nb201.Cell, an arch string or an official index"
+        )
+
+    def label(self, cell: Cell) -> str:
+        return cell.to_string()
+
+    def sample(self, rng) -> Cell:
+        if hasattr(rng, "below"):  # a strategy's Stream: six draws, no numpy call
+            return Cell._from_codes([rng.below(5) for _ in range(NUM_EDGES)])
+        return sample(rng)
+
+    def mutate(self, cell: Cell, rng) -> Cell:
+        if hasattr(rng, "below"):
+            codes = cell.codes.tolist()
+            edge, other = rng.below(NUM_EDGES), rng.below(len(OPS) - 1)
+            codes[edge] = other + (other >= codes[edge])
+            return Cell._from_codes(codes)
+        return mutate(cell, getattr(rng, "generator", rng))
+
+    def neighbours(self, cell: Cell) -> list:
+        return neighbours(cell)
+
+    def canonical(self, cell: Cell) -> int:
+        return cell.canonical_key()
+
+    def functional(self, cell: Cell) -> int:
+        """Same network: skip_connect contracted, equal pools merged (:func:`functional_classes`)."""
+        return cell.functional_key()
+
+    def encode(self, cells, kind: str | None = None) -> np.ndarray:
+        return encode(cells, kind or self.encodings[0])
+
+    def categorical(self, cell: Cell) -> np.ndarray:
+        """The 6 op codes."""
+        return cell.codes.astype(np.int64)
+
+    def categorical_sizes(self) -> np.ndarray:
+        return np.full(NUM_EDGES, len(OPS))
+
+    def from_categorical(self, x) -> Cell:
+        return Cell(list(int(v) for v in x))
+
+    # ---- enumeration and tables
+    def index(self, cell: Cell) -> int:
+        return cell.index()
+
+    def from_index(self, index: int) -> Cell:
+        return Cell.from_index(index)
+
+    def _index(self, c) -> int:
+        if isinstance(c, Cell):
+            return c.index()
+        if isinstance(c, (str, bytes)):
+            return index_of(c.decode() if isinstance(c, bytes) else c)
+        if isinstance(c, (int, np.integer)) and not isinstance(c, bool):
+            if not 0 <= int(c) < NUM_CELLS:
+                raise InvalidSpecError(f"NB201 index {int(c)} is outside 0..{NUM_CELLS - 1}")
+            return int(c)
+        raise InvalidSpecError(
+            f"cannot use {c!r} as an NB201 cell: give an nb201.Cell, an arch string or an official index"
+        )
+
+    def indices(self, cells) -> np.ndarray:
+        if isinstance(cells, np.ndarray) and cells.dtype.kind in "iu":
+            idx = cells.astype(np.int64, copy=False).reshape(-1)
+            bad = (idx < 0) | (idx >= NUM_CELLS)
+            if bad.any():
+                raise InvalidSpecError(f"NB201 index {int(idx[bad][0])} is outside 0..{NUM_CELLS - 1}")
+            return idx
+        return np.array([self._index(c) for c in cells], dtype=np.int64)
+
+    def all_canonical_keys(self) -> np.ndarray:
+        keys, _ = _core.nb201_canonical(all_codes())  # disconnected cells: key 0
+        return keys
+
+    def table_cells(self, cells) -> list:
+        return [Cell.from_index(i) for i in self.indices(cells)]
+
+    def table_describe(self, cells: list) -> dict:
+        idx = np.array([c.index() for c in cells], dtype=np.int64)
+        codes = np.array([c.codes for c in cells], dtype=np.uint8).reshape(-1, NUM_EDGES)
+        keys, _ = _core.nb201_canonical(codes)
+        return {"key": index_keys(idx), "index": idx, "ops": codes, "canonical": keys}
+
+    def table_label(self, arrays: dict, row: int) -> str:
+        return arch_string(int(arrays["index"][row]))
+
+    def record(self, cell) -> dict:
+        return {"index": self.table_cells([cell])[0].index()}
+
+
+SPACE = NB201Space()

@@ -301,3 +301,52 @@ def test_nb201_classes_reference(benchmark):
           f"first {NB201_REF_CELLS:,} official indices (networkx); extrapolate to 15,625")
     expect = benchmark(ref_nb201_classes, NB201_REF_CELLS)
     assert nb201.isomorphism_classes()[:NB201_REF_CELLS].tolist() == expect
+
+
+# --------------------------------------------------------------------------
+# nb201-functional
+
+# The plain-Python reduction + brute-force canonical form of
+# tests/test_nb201_function.py (REFERENCE.md, NB201 "Functional identity").
+from test_nb201_function import ref_form, ref_reduce  # noqa: E402
+
+from nasbench_suite import _core  # noqa: E402
+
+NB201_NETWORKS = 5_259  # REFERENCE.md
+
+
+@pytest.fixture(scope="module")
+def nb201_official_codes():
+    """Op codes of every cell in official index order, (15625, 6) uint8."""
+    return nb201.all_codes()
+
+
+def ref_nb201_functional(ops_list) -> list:
+    """Reference canonical form of each cell's reduced network (None when disconnected)."""
+    return [ref_form(ref_reduce(ops)) for ops in ops_list]
+
+
+def _check_same_partition(keys, forms):
+    keys = [int(k) for k in keys]
+    assert [k == 0 for k in keys] == [f is None for f in forms]
+    pairs = {(k, f) for k, f in zip(keys, forms) if k}
+    assert len(pairs) == len({k for k, _ in pairs}) == len({f for _, f in pairs})
+
+
+@pytest.mark.benchmark(group="nb201-functional")
+def test_nb201_functional_core(benchmark, nb201_official_codes):
+    _info(benchmark, "core", nb201.NUM_CELLS, "all 15,625 cells, one batch call")
+    keys = benchmark(_core.nb201_functional, nb201_official_codes)
+    assert keys.shape == (nb201.NUM_CELLS,) and keys.dtype == np.uint64
+    assert int((keys == 0).sum()) == NB201_DISCONNECTED
+    assert np.unique(keys[keys != 0]).size == NB201_NETWORKS
+
+
+@pytest.mark.benchmark(group="nb201-functional")
+def test_nb201_functional_reference(benchmark, nb201_official_codes):
+    # The reference is fast enough (~1 s) to take the whole space too.
+    _info(benchmark, "reference", nb201.NUM_CELLS, "all 15,625 cells (plain Python, op-name tuples)")
+    ops_list = [tuple(NB201_OPS[c] for c in row) for row in nb201_official_codes.tolist()]
+    forms = benchmark(ref_nb201_functional, ops_list)
+    assert len({f for f in forms if f is not None}) == NB201_NETWORKS
+    _check_same_partition(_core.nb201_functional(nb201_official_codes), forms)
