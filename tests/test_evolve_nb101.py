@@ -11,7 +11,6 @@ import pytest
 from nasbench_suite import InvalidSpecError, _core
 from nasbench_suite.spaces import nb101
 from nasbench_suite.strategies import Result, make_strategy
-from nasbench_suite.strategies import regularized_evolution as re_module
 
 TINY = 1e-12  # a mutation rate that (in practice) copies the parent
 
@@ -178,9 +177,9 @@ def test_strategy_arrays_mirror_the_population_in_age_order():
     oldest = s._told % 7
     for age, (cell, value) in enumerate(s.population):
         slot = (oldest + age) % 7
-        np.testing.assert_array_equal(s._matrices[slot], cell.matrix)
-        np.testing.assert_array_equal(s._labels[slot], cell._olab)
-        assert s._values[slot] == value
+        np.testing.assert_array_equal(s._kernel.matrices[slot], cell.matrix)
+        np.testing.assert_array_equal(s._kernel.labels[slot], cell._olab)
+        assert s._kernel.values[slot] == value
 
 
 def test_strategy_without_dedup_takes_the_first_child():
@@ -195,7 +194,7 @@ def test_strategy_falls_back_to_an_unseen_sample_after_max_retries(monkeypatch):
     drive(s, 5)
     real = _core.nb101_evolve
     # Children that copy their parents are all seen: every retry is refused.
-    monkeypatch.setattr(re_module._core, "nb101_evolve", lambda *a: real(*a, TINY))
+    monkeypatch.setattr(nb101._core, "nb101_evolve", lambda *a: real(*a, TINY))
     before = s.duplicates_avoided
     p = s.ask()
     assert s.duplicates_avoided - before == s.max_retries

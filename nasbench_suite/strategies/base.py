@@ -6,8 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from .. import spaces
 from ..spaces._arrays import check_rng
-from ._space import SpaceOps, get_space
+from ..spaces.base import DEDUP_MODES, SearchSpace, Stream
 
 
 @dataclass(frozen=True)
@@ -29,83 +30,40 @@ class Proposal:
     fidelity: float | None = None
 
 
-class Stream:
-    """Uniform draws from a numpy Generator, fetched in chunks: the per-draw
-    cost of a Python float instead of a numpy call. Deterministic given the
-    Generator (the chunks are its ``random()`` output, consumed in order)."""
-
-    __slots__ = ("generator", "_buf", "_chunk", "_pools")
-
-    def __init__(self, generator: np.random.Generator, chunk: int = 256):
-        self.generator = generator
-        self._buf: list = []
-        self._chunk = chunk
-        self._pools: dict = {}
-
-    def pool(self, name: str, refill):
-        """The next item of a named pool, refilled with ``refill(generator)``
-        (a batch of samples made in one core call) when it runs dry."""
-        items = self._pools.get(name)
-        if not items:
-            items = list(refill(self.generator))
-            items.reverse()
-            self._pools[name] = items
-        return items.pop()
-
-    def random(self) -> float:
-        if not self._buf:
-            self._buf = self.generator.random(self._chunk).tolist()
-            self._buf.reverse()
-        return self._buf.pop()
-
-    def below(self, n: int) -> int:
-        """Uniform integer in [0, n)."""
-        return int(self.random() * n)
-
-    def take(self, k: int) -> list:
-        """The next k uniform draws (the same values k random() calls give)."""
-        buf = self._buf
-        if len(buf) < k:
-            fresh = self.generator.random(max(self._chunk, k)).tolist()
-            fresh.reverse()
-            buf = self._buf = fresh + buf
-        out = buf[-k:]
-        del buf[-k:]
-        out.reverse()
-        return out
-
-    def distinct(self, n: int, k: int) -> list:
-        """k distinct integers from [0, n), sorted (Floyd's algorithm)."""
-        chosen: set = set()
-        for j, u in zip(range(n - k, n), self.take(k)):
-            t = int(u * (j + 1))
-            chosen.add(j if t in chosen else t)
-        return sorted(chosen)
-
-
 class SearchSpaceExhausted(RuntimeError):
-    """Every cell of the space (up to isomorphism) has been proposed."""
+    """Every cell of the space (up to the dedup key) has been proposed."""
 
 
 class Strategy:
     """Base class: ``ask() -> Proposal``, ``tell(proposal, result)``.
 
-    Subclasses implement :meth:`_propose` and :meth:`_observe`. With
-    ``dedup=True`` (the default) the base class never lets a proposal through
-    whose cell is isomorphic to one already proposed: it asks the subclass
-    again (up to ``max_retries`` times), then falls back to random samples.
-    Multi-fidelity strategies dedup new configurations only (see their docs).
+    ``space`` is a :class:`~nasbench_suite.spaces.SearchSpace`, its registered
+    name or its module. Subclasses implement :meth:`_propose` and
+    :meth:`_observe`. With ``dedup=True`` (the default, also spelt
+    ``"graph"``) the base class never lets a proposal through whose cell is
+    isomorphic to one already proposed: it asks the subclass again (up to
+    ``max_retries`` times), then falls back to random samples. With
+    ``dedup="function"`` a cell is a duplicate when it is the same network as
+    one already proposed (``space.functional``: finer than isomorphism on
+    NB201, where ``skip_connect`` is the identity); ``dedup=False`` never
+    dedups. Multi-fidelity strategies dedup new configurations only (see
+    their docs).
     """
 
     name = "strategy"
     multi_fidelity = False
     max_retries = 100
 
-    def __init__(self, space, rng: np.random.Generator, *, dedup: bool = True):
-        self.space: SpaceOps = get_space(space)
+    def __init__(self, space, rng: np.random.Generator, *, dedup: bool | str = True):
+        self.space: SearchSpace = spaces.get(space)
         self.rng = check_rng(rng)
         self.stream = Stream(self.rng)
-        self.dedup = bool(dedup)
+        if not any(dedup is m or (isinstance(dedup, str) and dedup == m) for m in DEDUP_MODES):
+            raise ValueError(f"dedup must be one of True, False, 'graph', 'function'; got {dedup!r}")
+        self.dedup_mode = dedup
+        self.dedup = dedup is not False
+        #: The key a proposal is deduplicated by (canonical or functional).
+        self.key = self.space.dedup_key(dedup) or self.space.canonical
         self.seen: set[int] = set()
         self.history: list[tuple[Any, Result]] = []
         self.duplicates_avoided = 0
@@ -123,7 +81,7 @@ class Strategy:
         proposal = self._as_proposal(self._propose())
         if self.dedup and not self._is_promotion(proposal):
             tries = 0
-            key = self.space.canonical(proposal.cell)
+            key = self.key(proposal.cell)
             while key in self.seen:
                 self.duplicates_avoided += 1
                 tries += 1
@@ -131,7 +89,7 @@ class Strategy:
                     proposal = self._as_proposal(self._propose())
                 else:
                     proposal = Proposal(self._unseen_sample(), proposal.fidelity)
-                key = self.space.canonical(proposal.cell)
+                key = self.key(proposal.cell)
             self.seen.add(key)
         return proposal
 
@@ -153,11 +111,11 @@ class Strategy:
     def _unseen_sample(self):
         for _ in range(10_000):
             cell = self.space.sample(self.rng)
-            if self.space.canonical(cell) not in self.seen:
+            if self.key(cell) not in self.seen:
                 return cell
         raise SearchSpaceExhausted(
-            f"{self.name}: 10,000 random samples were all isomorphic to cells already "
-            f"proposed ({len(self.seen)} so far); the space is (nearly) exhausted"
+            f"{self.name}: 10,000 random samples were all duplicates (dedup={self.dedup_mode!r}) of cells "
+            f"already proposed ({len(self.seen)} so far); the space is (nearly) exhausted"
         )
 
     @staticmethod

@@ -134,7 +134,7 @@ class SuccessiveHalving(Strategy):
     multi_fidelity = True
 
     def __init__(self, space, rng, *, eta: float = 3, min_budget: float | None = None,
-                 max_budget: float | None = None, num_configs: int | None = None, dedup: bool = True):
+                 max_budget: float | None = None, num_configs: int | None = None, dedup: bool | str = True):
         super().__init__(space, rng, dedup=dedup)
         self.eta = check_eta(eta)
         self.min_budget = _check_budget("min_budget", min_budget)
@@ -293,7 +293,7 @@ class Hyperband(SuccessiveHalving):
     name = "hyperband"
 
     def __init__(self, space, rng, *, eta: float = 3, min_budget: float | None = None,
-                 max_budget: float | None = None, dedup: bool = True):
+                 max_budget: float | None = None, dedup: bool | str = True):
         super().__init__(space, rng, eta=eta, min_budget=min_budget, max_budget=max_budget, dedup=dedup)
 
     def _bracket_shape(self, index: int) -> tuple[int, int]:

@@ -20,7 +20,7 @@ from .base import Strategy, check_positive_int
 class LocalSearch(Strategy):
     name = "local_search"
 
-    def __init__(self, space, rng, *, num_init: int = 10, dedup: bool = True):
+    def __init__(self, space, rng, *, num_init: int = 10, dedup: bool | str = True):
         super().__init__(space, rng, dedup=dedup)
         self.num_init = check_positive_int("num_init", num_init)
         self._init_left = self.num_init
@@ -68,7 +68,7 @@ class LocalSearch(Strategy):
         order = self.rng.permutation(len(nbrs))
         # pop() takes from the end: reverse so the shuffled order is kept.
         self._queue = [nbrs[i] for i in order[::-1]
-                       if not (self.dedup and self.space.canonical(nbrs[i]) in self.seen)]
+                       if not (self.dedup and self.key(nbrs[i]) in self.seen)]
 
     def _observe(self, proposal, result) -> None:
         value = -np.inf if np.isnan(result.value) else result.value
