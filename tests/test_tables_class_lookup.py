@@ -115,7 +115,7 @@ def test_a_member_of_a_present_class_lands_in_the_class_row(class_table):
         w.lookup = "class"
         assert w.add_cells([rows[0], int(_members(rows[0])[-1])]).tolist() == [0, 0]
     with TableWriter(path.parent / "keyed.h5", space="nb101") as w, \
-            pytest.raises(ValueError, match="nb201 tables only"):
+            pytest.raises(ValueError, match="not defined for nb101 tables"):
         w.lookup = "class"
 
 
@@ -133,7 +133,7 @@ def test_key_tables_keep_exact_lookup(tmp_path):
 
 
 @pytest.mark.parametrize("space, value, message", [("nb201", "nearest", "unknown lookup"),
-                                                   ("nb101", "class", "nb201 tables only")])
+                                                   ("nb101", "class", "not defined for nb101 tables")])
 def test_bad_lookup_attribute_is_refused(tmp_path, space, value, message):
     path = tmp_path / "t.h5"
     with TableWriter(path, space=space):

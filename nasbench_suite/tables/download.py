@@ -1,4 +1,4 @@
-"""``nasbench-suite download``: fetch the official benchmark files, check them, convert them.
+"""Fetch the official benchmark files, check them, convert them (``nasbench-suite download``).
 
 The registry :data:`ARTIFACTS` lists the files the authors publish, with the
 checksum where the authors publish one.  :func:`fetch` is the downloader:
@@ -13,7 +13,6 @@ is also how the tests serve fixtures from 127.0.0.1.
 """
 from __future__ import annotations
 
-import argparse
 import collections
 import hashlib
 import http.client
@@ -43,96 +42,7 @@ CHUNK = 1 << 20
 # --------------------------------------------------------------------------
 # the registry
 
-@dataclass(frozen=True)
-class Artifact:
-    """One published file.
-
-    ``sha256`` is enforced (a mismatch deletes the file); it is set only where
-    the authors publish it.  ``sha256_reference`` is a value recorded by a
-    third party: a mismatch is reported, not enforced.  Either way the digest
-    of what was downloaded is written next to it (``<file>.sha256``).
-    """
-    name: str
-    benchmark: str
-    filename: str
-    urls: Tuple[str, ...]          # direct download URLs, tried in order
-    page: str                      # where a person downloads it by hand
-    source: str                    # where these facts are published
-    size: str                      # as published ("~1.95 GB"), for the user
-    sha256: Optional[str] = None
-    sha256_reference: Optional[str] = None
-    checksum_note: str = ""
-    converter: Optional[Tuple[str, str]] = None   # (module, function)
-    table: Optional[str] = None    # default converted table file name
-    unpack: Optional[str] = None   # a tar archive: the directory it holds
-    note: str = ""
-
-
-def _drive(file_id: str) -> Tuple[Tuple[str, ...], str]:
-    """(direct URLs, page) of a Google Drive file.  The direct form with
-    confirm=t skips the "cannot scan for viruses" page Drive shows for big files."""
-    return ((f"https://drive.usercontent.google.com/download?id={file_id}&export=download"
-             f"&confirm=t",), f"https://drive.google.com/file/d/{file_id}/view")
-
-
-_GCS = "https://storage.googleapis.com/nasbench/"
-_NB101_SOURCE = "https://github.com/google-research/nasbench#download-the-dataset"
-_NB201_SOURCE = "https://github.com/D-X-Y/NAS-Bench-201#preparation-and-download"
-_NATS_SOURCE = "https://github.com/D-X-Y/NATS-Bench#preparation-and-download"
-_NB101_CONVERT = ("nasbench_suite.tables.convert_nb101", "convert_nb101")
-# convert_nb201 reads the NB201 .pth, the NATS .pickle.pbz2 and the NATS directory.
-_NB201_CONVERT = ("nasbench_suite.tables.convert_nb201", "convert_nb201")
-_COMPUTED = "no checksum published; computed after download and recorded"
-
-ARTIFACTS: Dict[str, Artifact] = {a.name: a for a in (
-    # google-research/nasbench README, "Download the dataset": URLs, sizes and SHA-256.
-    Artifact("nb101-full", "nb101", "nasbench_full.tfrecord",
-             (_GCS + "nasbench_full.tfrecord",), _GCS + "nasbench_full.tfrecord",
-             _NB101_SOURCE, "~1.95 GB",
-             sha256="3d64db8180fb1b0207212f9032205064312b6907a3bbc81eabea10db2f5c7e9c",
-             checksum_note="published in the google-research/nasbench README",
-             converter=_NB101_CONVERT, table="nb101-full.h5",
-             note="4, 12, 36 and 108 epochs, 3 repeats each"),
-    Artifact("nb101-only108", "nb101", "nasbench_only108.tfrecord",
-             (_GCS + "nasbench_only108.tfrecord",), _GCS + "nasbench_only108.tfrecord",
-             _NB101_SOURCE, "~499 MB",
-             sha256="4c39c3936e36a85269881d659e44e61a245babcb72cb374eacacf75d0e5f4fd1",
-             checksum_note="published in the google-research/nasbench README",
-             converter=_NB101_CONVERT, table="nb101-only108.h5", note="108 epochs only"),
-    # D-X-Y/NAS-Bench-201 README, "Preparation and Download": Drive ids and sizes.
-    # The six hex digits in the names are the "last six digits for this file";
-    # no full checksum is published.
-    Artifact("nb201-v1_1", "nb201", "NAS-Bench-201-v1_1-096897.pth",
-             *_drive("16Y0UwGisiouVRxW-W5hEtbxmcHw_0hF_"), _NB201_SOURCE, "~4.7 GB",
-             checksum_note=_COMPUTED, converter=_NB201_CONVERT, table="nb201-v1_1.h5",
-             note="recommended by the authors; 12- and 200-epoch results"),
-    Artifact("nb201-v1_0", "nb201", "NAS-Bench-201-v1_0-e61699.pth",
-             *_drive("1SKW0Cu0u8-gb18zDpaAGi0f74UdXeGKs"), _NB201_SOURCE, "~2.2 GB",
-             checksum_note=_COMPUTED, converter=_NB201_CONVERT, table="nb201-v1_0.h5",
-             note="deprecated by the authors"),
-    # D-X-Y/NATS-Bench README, table of benchmark files (2020.08.31); no sizes
-    # or checksums are published there.
-    Artifact("nats-tss-simple", "nats-tss", "NATS-tss-v1_0-3ffb9-simple.tar",
-             *_drive("17_saCsj_krKjlCBLOJEpNtzPXArMCqxU"), _NATS_SOURCE,
-             "~1.15 GB (not published; third-party figure)",
-             sha256_reference="580fd8f3425fed9f495640b0f12ccb7744f89dec7aff263bd75aed37ab0b8bb6",
-             checksum_note="not published by the authors; the reference value was recorded by "
-                           "third-party download scripts and is checked but not enforced",
-             converter=_NB201_CONVERT, table="nats-tss.h5", unpack="NATS-tss-v1_0-3ffb9-simple",
-             note="the archive the official API reads with fast_mode=True"),
-    Artifact("nats-tss-pbz2", "nats-tss", "NATS-tss-v1_0-3ffb9.pickle.pbz2",
-             *_drive("1vzyK0UVH2D3fTpa1_dSWnp1gvGpAxRul"), _NATS_SOURCE, "not published",
-             checksum_note=_COMPUTED, converter=_NB201_CONVERT, table="nats-tss.h5",
-             note="the single file the official API reads with fast_mode=False"),
-    Artifact("nats-tss-full", "nats-tss", "NATS-tss-v1_0-3ffb9-full", (),
-             "https://drive.google.com/drive/folders/17S2Xg_rVkUul4KuJdq0WaWoUuDbo8ZKB",
-             _NATS_SOURCE, "split into 30 GB chunks (join them with cat)",
-             checksum_note="no checksum published",
-             note="with trained weights; a Drive folder: by hand only"),
-)}
-
-DEFAULT_ARTIFACT = {"nb101": "nb101-full", "nb201": "nb201-v1_1", "nats-tss": "nats-tss-simple"}
-BENCHMARKS = tuple(DEFAULT_ARTIFACT)
+from .recipes import ARTIFACTS, BENCHMARKS, DEFAULT_ARTIFACT, ONLY108, Artifact  # noqa: E402,F401
 
 
 # --------------------------------------------------------------------------
@@ -498,12 +408,12 @@ def select(benchmark: str, only108: bool = False, artifact: Optional[str] = None
     if benchmark not in DEFAULT_ARTIFACT:
         raise DownloadError(f"unknown benchmark {benchmark!r}; choose one of "
                             f"{', '.join(BENCHMARKS)}")
-    if only108 and benchmark != "nb101":
-        raise DownloadError("--only108 applies to nb101 only")
+    if only108 and benchmark != ARTIFACTS[ONLY108].benchmark:
+        raise DownloadError(f"--only108 applies to {ARTIFACTS[ONLY108].benchmark} only")
     if artifact is None:
-        return ARTIFACTS["nb101-only108" if only108 else DEFAULT_ARTIFACT[benchmark]]
+        return ARTIFACTS[ONLY108 if only108 else DEFAULT_ARTIFACT[benchmark]]
     chosen = ARTIFACTS.get(artifact)
-    if chosen is None or chosen.benchmark != benchmark or (only108 and artifact != "nb101-only108"):
+    if chosen is None or chosen.benchmark != benchmark or (only108 and artifact != ONLY108):
         names = [a.name for a in ARTIFACTS.values() if a.benchmark == benchmark]
         raise DownloadError(f"no artifact {artifact!r} for {benchmark}; choose one of "
                             f"{', '.join(names)}")
@@ -530,7 +440,7 @@ def default_dest() -> str:
 
 def convert_command(artifact: Artifact, path: str, out: str) -> str:
     """The commands that convert ``path`` by hand (for error messages)."""
-    space = "nb101" if artifact.benchmark == "nb101" else "nb201"
+    space = artifact.space
     if artifact.unpack:
         directory = os.path.dirname(path) or "."
         return (f"tar xf {path} -C {directory} && nasbench-suite convert {space} "
@@ -713,87 +623,8 @@ def _table_path(art: Artifact, dest: str, output: Optional[str]) -> str:
     return os.fspath(output) if output else os.path.join(dest, art.table or art.name + ".h5")
 
 
-# --------------------------------------------------------------------------
-# the command line
-
-_DESCRIPTION = """\
-Download the official data of a tabular benchmark, check it, and convert it
-into a nasbench-suite table (HDF5).
-
-  nb101     NAS-Bench-101: nasbench_full.tfrecord (~1.95 GB; epochs 4, 12, 36,
-            108), or with --only108 nasbench_only108.tfrecord (~499 MB),
-            from storage.googleapis.com; sha256 published by the authors.
-  nb201     NAS-Bench-201: NAS-Bench-201-v1_1-096897.pth (4.7 GB) from Google
-            Drive (--artifact nb201-v1_0 for the older 2.2 GB file).
-  nats-tss  NATS-Bench topology space: NATS-tss-v1_0-3ffb9-simple.tar from
-            Google Drive (--artifact nats-tss-pbz2 for the single-file form).
-            The same cells as nb201, with more results; converting it reads
-            one architecture at a time, while converting the nb201 .pth loads
-            the whole file (tens of GB of memory, as the official API does).
-
-An interrupted download leaves FILE.part in the destination; running the same
-command again resumes it (HTTP Range). The file is checked against the
-published sha256 where one exists (a mismatch deletes it); the digest of every
-download is written to FILE.sha256. The file gets its final name only once it
-is complete. The progress bar (bytes/s, ETA) is drawn on stderr when it is a
-terminal.
-"""
-
-_EPILOG = """\
-examples:
-  nasbench-suite download nb101 --only108 --dest ~/data/nasbench
-  nasbench-suite download nb201 --no-convert
-  nasbench-suite download --list
-  NASBENCH_SUITE_MIRROR=http://mirror.lab/nas nasbench-suite download nats-tss
-
-environment:
-  NASBENCH_SUITE_HOME    default destination (else ~/.cache/nasbench-suite)
-  NASBENCH_SUITE_MIRROR  fetch BASE/<file name> instead of the official URLs
-
-exit status: 0 success, 2 bad arguments or a failed download or conversion
-(the message says why and what to do), 130 interrupted (run again to resume).
-"""
-
-
-def add_download_parser(subparsers) -> argparse.ArgumentParser:
-    """Add the ``download`` subcommand to an argparse subparsers object."""
-    p = subparsers.add_parser("download", help="download and convert an official benchmark",
-                              description=_DESCRIPTION, epilog=_EPILOG,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("benchmark", nargs="?", choices=BENCHMARKS, metavar="BENCHMARK",
-                   help="nb101, nb201 or nats-tss")
-    p.add_argument("--dest", metavar="DIR", default=None,
-                   help="where the file goes (default: $NASBENCH_SUITE_HOME or "
-                        "~/.cache/nasbench-suite)")
-    p.add_argument("--only108", action="store_true",
-                   help="nb101: the 108-epoch subset (~499 MB) instead of the full file")
-    p.add_argument("--artifact", metavar="NAME",
-                   help="another published file of the benchmark (see --list)")
-    p.add_argument("--no-convert", dest="convert", action="store_false",
-                   help="download and check only")
-    p.add_argument("-o", "--output", metavar="FILE",
-                   help="the converted table (default: DIR/<artifact>.h5, e.g. "
-                        "nb101-full.h5)")
-    p.add_argument("--mirror", metavar="URL",
-                   help="fetch URL/<file name> instead of the official URL")
-    p.add_argument("--force", action="store_true",
-                   help="download again and rebuild the table even if they exist")
-    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
-                   help="network timeout per connect or read (default 60)")
-    p.add_argument("--retries", type=int, default=5, metavar="N",
-                   help="resume a dropped connection up to N times in a row (default 5)")
-    noise = p.add_mutually_exclusive_group()
-    noise.add_argument("--progress", action="store_true", default=None,
-                       help="draw the progress bar even when stderr is not a terminal")
-    noise.add_argument("-q", "--quiet", action="store_true",
-                       help="no progress bar and no messages, only errors")
-    p.add_argument("--list", action="store_true",
-                   help="list the known files, their sizes and checksums, and exit")
-    p.set_defaults(run=run_download)
-    return p
-
-
 def list_artifacts(out: TextIO) -> None:
+    """Write the known files (size, checksum, URL, source) to ``out``."""
     for a in ARTIFACTS.values():
         default = "  (default)" if DEFAULT_ARTIFACT[a.benchmark] == a.name else ""
         out.write(f"{a.benchmark:<9} {a.name:<16} {a.filename}{default}\n")
@@ -802,42 +633,3 @@ def list_artifacts(out: TextIO) -> None:
         out.write(f"    sha256: {check + ' ' if check else ''}({a.checksum_note})\n")
         out.write(f"    url: {a.urls[0] if a.urls else 'by hand only: ' + a.page}\n")
         out.write(f"    source: {a.source}\n")
-
-
-def run_download(args) -> int:
-    """The ``download`` subcommand; returns the exit status."""
-    prog = "nasbench-suite"
-    if args.list:
-        list_artifacts(sys.stdout)
-        return 0
-    if args.benchmark is None:
-        print(f"{prog} download: error: name a benchmark ({', '.join(BENCHMARKS)}) "
-              f"or pass --list", file=sys.stderr)
-        return 2
-
-    def log(message: str) -> None:
-        if not args.quiet:
-            print(message, file=sys.stderr, flush=True)
-
-    try:
-        result = download(args.benchmark, args.dest, only108=args.only108,
-                          artifact=args.artifact, convert=args.convert, output=args.output,
-                          mirror=args.mirror, force=args.force, timeout=args.timeout,
-                          retries=max(args.retries, 0),
-                          progress=False if args.quiet else args.progress, log=log)
-    except DownloadError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:  # the destination: permissions, a full disk
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"{prog}: error: {where}{exc.strerror or exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted; run the same command again to resume the download",
-              file=sys.stderr)
-        return 130
-    print(f"file    {result.path}")
-    print(f"sha256  {result.sha256} ({result.checksum})")
-    if result.table:
-        print(f"table   {result.table}")
-    return 0

