@@ -25,7 +25,7 @@ from nasbench_suite.spaces import nb101, nb201
 from nasbench_suite.tables import (Benchmark, TableFormatError, TableWriter, UnknownName, append_result,
                                    compact, read_journal)
 from nasbench_suite.tables import _schema
-from nasbench_suite.tables.journal import journal_path, lock_path, table_lock
+from nasbench_suite.tables.journal import CorruptJournal, journal_path, lock_path, repair_journal, table_lock
 
 BASE_CELLS = 10  # NB201 indices 0..9 in the base table
 NEW_CELL = 1000  # appended results use indices from here
@@ -323,9 +323,13 @@ def test_journal_frames_are_as_documented(tmp_path):
     assert crc32c_py(b"123456789") == 0xE3069283  # the check value of CRC-32C
     data = open(journal_path(p), "rb").read()
     fr = frames(data)
-    assert len(fr) == 2 and sum(12 + len(x[2]) for x in fr) == len(data)
+    assert len(fr) == 3 and sum(12 + len(x[2]) for x in fr) == len(data)
     for _, crc, payload in fr:
         assert crc == crc32c_py(payload)
+    # the first frame is the header that binds the journal to the table
+    with h5py.File(p, "r") as h:
+        assert json.loads(fr[0][2]) == {"format": "nasbench-suite/table-journal", "table_id": h.attrs["table_id"]}
+    fr = fr[1:]
     rec = json.loads(fr[0][2].decode("utf-8"))
     assert rec == {"space": "nb201", "cell": {"index": 3}, "dataset": "cifar10", "seed": 1,
                    "fidelity": 12.0, "metrics": {"valid_acc": 33.5, "valid_loss": None},
@@ -372,7 +376,8 @@ def test_replay_on_open_and_compaction(tmp_path):
                       metrics={"valid_acc": 70.0, "valid_loss": 0.9}, static={"params": 5.0})
         append_result(p, "nb201", 500, "cifar10", seed=7, fidelity=200, metrics={"valid_acc": 72.0})  # new seed
         append_result(p, "nb201", 500, "cifar10", seed=0, fidelity=50, metrics={"valid_acc": 60.0})  # new fidelity
-        append_result(p, "nb201", 501, "imagenet16", seed=3, fidelity=200, metrics={"valid_acc": 40.0})  # new dataset
+        append_result(p, "nb201", 501, "imagenet16", seed=3, fidelity=200, metrics={"valid_acc": 40.0},
+                      new_dataset=True)  # new dataset
         append_result(p, "nb201", 502, "cifar10", seed=1, fidelity=12, metrics={"valid_acc": float("nan")})
         # an open Benchmark is a snapshot
         assert len(stale) == BASE_CELLS
@@ -467,15 +472,17 @@ def test_torn_last_frame_loses_only_that_record(tmp_path, cut):
         assert b.rows([NEW_CELL + 4], missing="nan").tolist() == [-1]
 
 
-def test_bad_checksum_inside_the_journal_skips_that_record(tmp_path):
+def test_bad_checksum_inside_the_journal_is_an_error_that_repair_salvages_around(tmp_path):
     p = tmp_path / "t.h5"
     data = bytearray(_journal_with(p, 4))
-    start, _, payload = frames(bytes(data))[1]
+    start, _, payload = frames(bytes(data))[2]  # frame 0 is the header: this is the second record
     i = start + 12 + payload.index(b"valid_acc")
     data[i] = ord("V")  # still JSON, wrong checksum
     open(journal_path(p), "wb").write(bytes(data))
-    with pytest.warns(UserWarning, match="bad checksum"):
-        recs = read_journal(p)
+    with pytest.raises(CorruptJournal, match="fails its checksum"):
+        read_journal(p)  # issue 18: a bad CRC is corruption, not a warning with a silent loss
+    repair_journal(p)
+    recs = read_journal(p)
     assert [r["metrics"]["valid_acc"] for r in recs] == [0.0, 2.0, 3.0]
 
 

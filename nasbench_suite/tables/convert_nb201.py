@@ -75,7 +75,7 @@ import zipfile
 import numpy as np
 
 from ..spaces import nb201
-from .errors import TableError, TableFormatError
+from .errors import TableFormatError
 from .writer import TableWriter
 
 CONVERTER = "nb201-official"
@@ -162,6 +162,110 @@ def _numpy_multiarray():
     return core.multiarray
 
 
+# What a file may make the unpickler allocate. Official archives carry their
+# data in the file (numbers, lists, arrays whose bytes follow); no constructor
+# call in them asks for memory by a size argument, so a small cap on those
+# stops a tiny file that asks for gigabytes (bytearray(3 << 30), an ndarray
+# of a huge shape). Compressed input (bz2, a zip member) may expand to at
+# most _MAX_RATIO times its compressed size (and at least _MIN_EXPANDED
+# bytes): a 1 KB bz2 that expands to 3 GB is refused once past that.
+_MAX_OBJECT_BYTES = 1 << 28  # 256 MiB per object built by a size argument
+_MAX_RATIO = 200
+_MIN_EXPANDED = 1 << 28
+
+
+def _alloc_error(where: str, what: str, nbytes) -> "SourceError":
+    return SourceError(f"{where}: asks for {what} of {nbytes:,} bytes (the limit is {_MAX_OBJECT_BYTES:,}): "
+                       "official NAS-Bench-201 / NATS-Bench archives make no such request; is this an "
+                       "official file?")
+
+
+def _nbytes(shape, dtype) -> int:
+    n = 1
+    for d in (shape if isinstance(shape, (tuple, list)) else (shape,)):
+        n *= max(int(d), 0)
+    return n * max(np.dtype(dtype).itemsize, 1)
+
+
+def _capped_constructors(where: str) -> dict:
+    """bytes/bytearray/ndarray/_reconstruct/scalar that refuse a size argument over the cap."""
+    multiarray = _numpy_multiarray()
+
+    def sized(kind):
+        def make(*args):
+            if args and isinstance(args[0], int) and not isinstance(args[0], bool) and args[0] > _MAX_OBJECT_BYTES:
+                raise _alloc_error(where, f"a {kind.__name__}", args[0])
+            return kind(*args)
+        return make
+
+    def ndarray(shape, dtype=float, *args, **kwargs):
+        if _nbytes(shape, dtype) > _MAX_OBJECT_BYTES:
+            raise _alloc_error(where, "a numpy array", _nbytes(shape, dtype))
+        return np.ndarray(shape, dtype, *args, **kwargs)
+
+    def reconstruct(subtype, shape, dtype):
+        if _nbytes(shape, np.uint8) > _MAX_OBJECT_BYTES:
+            raise _alloc_error(where, "a numpy array", _nbytes(shape, np.uint8))
+        # The pickle names numpy.ndarray as the subtype, which find_class gave
+        # as the capped constructor above: the real type is what numpy takes.
+        return multiarray._reconstruct(np.ndarray if subtype is ndarray else subtype, shape, dtype)
+
+    def scalar(dtype, *args):
+        if np.dtype(dtype).itemsize > _MAX_OBJECT_BYTES:
+            raise _alloc_error(where, "a numpy scalar", np.dtype(dtype).itemsize)
+        return multiarray.scalar(dtype, *args)
+
+    def encode(obj, encoding="utf-8", errors="strict"):
+        import codecs
+        if codecs.lookup(encoding).name != "iso8859-1":  # protocol-2 bytes are latin-1 text
+            raise SourceError(f"{where}: asks for _codecs.encode with {encoding!r}; official archives "
+                              "use latin-1 only; is this an official file?")
+        return codecs.encode(obj, encoding, errors)
+
+    return {"bytes": sized(bytes), "bytearray": sized(bytearray), "ndarray": ndarray,
+            "_reconstruct": reconstruct, "scalar": scalar, "encode": encode}
+
+
+class _CappedReader:
+    """A file object that refuses to yield more than ``limit`` bytes (the
+    expansion cap of compressed input); ``peek`` lets the C unpickler buffer."""
+
+    def __init__(self, raw, limit: int, where: str):
+        self.raw, self.limit, self.where, self.seen = raw, int(limit), where, 0
+
+    def _count(self, n: int) -> None:
+        self.seen += n
+        if self.seen > self.limit:
+            raise SourceError(f"{self.where}: expands to more than {self.limit:,} bytes, over {_MAX_RATIO} times "
+                              "its compressed size: a decompression bomb, not an official archive (if it is "
+                              "official, report it)")
+
+    def read(self, n=-1):
+        if n is None or n < 0:
+            n = self.limit - self.seen + 1  # never more than one byte past the cap at once
+        data = self.raw.read(min(n, self.limit - self.seen + 1))
+        self._count(len(data))
+        return data
+
+    def readinto(self, buf):
+        view = memoryview(buf).cast("B")
+        got = self.raw.readinto(view[: max(0, min(len(view), self.limit - self.seen + 1))])
+        self._count(got or 0)
+        return got
+
+    def readline(self, size=-1):
+        line = self.raw.readline(size)
+        self._count(len(line))
+        return line
+
+    def peek(self, n=0):
+        return self.raw.peek(n)
+
+
+def _expansion_limit(compressed: int) -> int:
+    return max(_MIN_EXPANDED, _MAX_RATIO * int(compressed))
+
+
 class _SafeUnpickler(pickle.Unpickler):
     """Rebuilds plain Python containers and numbers, numpy scalars and arrays;
     torch objects become :class:`_Dropped`; anything else is refused, so
@@ -170,19 +274,19 @@ class _SafeUnpickler(pickle.Unpickler):
     def __init__(self, file, where: str):
         super().__init__(file)
         self.where = where
+        self.capped = _capped_constructors(where)  # nothing built by a size argument over the cap
 
     def find_class(self, module, name):
         if module == "collections" and name in ("OrderedDict", "defaultdict"):
             return getattr(collections, name)
         if module in ("builtins", "__builtin__") and name in _BUILTINS:
-            return getattr(builtins, name)
+            return self.capped.get(name) or getattr(builtins, name)
         if module == "_codecs" and name == "encode":  # protocol-2 pickles of bytes
-            import codecs
-            return codecs.encode
+            return self.capped["encode"]
         if module in ("numpy.core.multiarray", "numpy._core.multiarray") and name in ("scalar", "_reconstruct"):
-            return getattr(_numpy_multiarray(), name)
+            return self.capped[name]
         if module == "numpy" and name in ("dtype", "ndarray"):
-            return getattr(np, name)
+            return self.capped["ndarray"] if name == "ndarray" else np.dtype
         if module == "numpy.dtypes" and name.endswith("DType"):
             return getattr(np.dtypes, name)
         if module == "torch" or module.startswith("torch."):
@@ -202,15 +306,23 @@ def _unpickle(fileobj, where: str):
         return _SafeUnpickler(fileobj, where).load()
     except SourceError:
         raise
+    except MemoryError:
+        raise SourceError(f"{where}: unpickling it asks for more memory than there is; official archives "
+                          "fit in memory as they are: is this an official file?") from None
     except (pickle.UnpicklingError, EOFError, OSError, ValueError, TypeError, AttributeError,
             IndexError, KeyError, zipfile.BadZipFile) as exc:
         raise SourceError(f"{where}: cannot be unpickled ({type(exc).__name__}: {exc}); the file is "
                           "truncated or corrupt: download it again") from None
 
 
+def _unpickle_bz2(raw, compressed: int, where: str):
+    """The pickle in bz2 bytes read from ``raw``, expanded at most to the cap."""
+    return _unpickle(_CappedReader(bz2.BZ2File(raw), _expansion_limit(compressed), where), where)
+
+
 def _load_bz2(path: str):
     with open(path, "rb") as raw:
-        return _unpickle(bz2.BZ2File(raw), path)
+        return _unpickle_bz2(raw, os.path.getsize(path), path)
 
 
 def _load_torch_restricted(path: str):
@@ -222,13 +334,14 @@ def _load_torch_restricted(path: str):
                 if len(names) != 1:
                     raise SourceError(f"{path}: a zip file without one <archive>/data.pkl: not a "
                                       "torch.save archive")
+                info = z.getinfo(names[0])
                 with z.open(names[0]) as f:
-                    return _unpickle(f, path)
+                    return _unpickle(_CappedReader(f, _expansion_limit(info.compress_size), path), path)
         except zipfile.BadZipFile as exc:
             raise SourceError(f"{path}: corrupt zip archive ({exc}); download it again") from None
     with open(path, "rb") as f:
         magic = _unpickle(f, path)
-        if magic != _LEGACY_MAGIC:
+        if not (isinstance(magic, int) and magic == _LEGACY_MAGIC):  # an array would compare elementwise
             raise SourceError(f"{path}: neither a torch.save archive nor a pickle this converter "
                               f"reads; {_TORCH_HINT} if it is an old torch file")
         protocol = _unpickle(f, path)
@@ -249,9 +362,9 @@ def _load_torch(path: str, use_torch):
             return torch.load(path, map_location="cpu", weights_only=True)
         except pickle.UnpicklingError:
             pass  # e.g. numpy scalars, outside torch's allow-list: the reader below knows them
-        except (RuntimeError, EOFError, OSError) as exc:
-            raise SourceError(f"{path}: torch cannot read it ({exc}); the file is truncated or "
-                              "corrupt: download it again") from None
+        except (RuntimeError, EOFError, OSError, IndexError, ValueError, KeyError, TypeError) as exc:
+            raise SourceError(f"{path}: torch cannot read it ({type(exc).__name__}: {exc}); the file is "
+                              "truncated, corrupt or not a torch archive: download it again") from None
     return _load_torch_restricted(path)
 
 
@@ -425,7 +538,7 @@ def _read_directory(path: str, hp: str, progress: bool, say):
             raw = f.read()
         manifest.append(f"{files[index]} {hashlib.sha256(raw).hexdigest()}\n")
         total += len(raw)
-        stage.add_arch(row, index, _unpickle(bz2.BZ2File(io.BytesIO(raw)), file), hp, file)
+        stage.add_arch(row, index, _unpickle_bz2(io.BytesIO(raw), len(raw), file), hp, file)
         if progress and (row + 1) % 500 == 0:
             say(f"  {row + 1:,}/{len(indices):,} architectures, {time.monotonic() - start:.0f}s")
     digest = hashlib.sha256("".join(sorted(manifest)).encode()).hexdigest()
@@ -494,51 +607,3 @@ def convert_nb201(source, out, *, hp: str = "200", progress: bool = True, overwr
                             source_format=fmt, hp=hp, epochs=stage.epochs, cells=len(indices),
                             notes=_PROVENANCE)
     return out
-
-
-# ------------------------------------------------------------------ command line
-_DESCRIPTION = """\
-Convert an official NAS-Bench-201 archive (NAS-Bench-201-v1_0-e61699.pth,
-NAS-Bench-201-v1_1-096897.pth) or NATS-Bench topology archive
-(NATS-tss-v1_0-3ffb9.pickle.pbz2, or the directory NATS-tss-v1_0-3ffb9-full/
-or -simple/) into a nasbench-suite table holding one training preset.
-PyTorch is needed only for .pth files whose results hold tensors. Every arch
-string is checked against the official index order; on any error nothing is
-written at OUT.
-"""
-
-_EPILOG = """\
-examples:
-  nasbench-suite convert nb201 NAS-Bench-201-v1_1-096897.pth -o nb201_200ep.h5
-  nasbench-suite convert nb201 NATS-tss-v1_0-3ffb9-simple -o nats_12ep.h5 --hp 12
-"""
-
-
-def _cmd_convert_nb201(args) -> int:
-    try:
-        path = convert_nb201(args.source, args.output, hp=args.hp, progress=not args.quiet,
-                             overwrite=args.overwrite)
-    except (TableError, FileExistsError, OSError) as exc:
-        from ..cli import UsageError  # the command's "user can fix it" error, exit status 2
-
-        raise UsageError(str(exc)) from None
-    print(path)
-    return 0
-
-
-def add_convert_nb201_parser(subparsers):
-    """Adds ``nb201`` to the ``convert`` command's subparsers; returns the parser.
-    Its handler is stored as ``run`` (``args.run(args) -> exit status``)."""
-    import argparse
-
-    p = subparsers.add_parser("nb201", help="official NAS-Bench-201 / NATS-Bench topology archive -> table",
-                              description=_DESCRIPTION, epilog=_EPILOG,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("source", metavar="SOURCE", help=".pth or .pickle.pbz2 file, or NATS-Bench archive directory")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.h5", help="table to write")
-    p.add_argument("--hp", choices=tuple(HP_KEYS), default="200",
-                   help="training preset: 200 epochs (default) or the 12-epoch proxy")
-    p.add_argument("--overwrite", action="store_true", help="replace OUT.h5 if it exists")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
-    p.set_defaults(run=_cmd_convert_nb201)
-    return p

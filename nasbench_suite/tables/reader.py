@@ -1,8 +1,9 @@
 """Reading tables: :class:`Benchmark`.
 
-Opening reads only the root attributes and the dataset axes. The cell keys
-are read and indexed (the core's open-addressing index, no Python dict) on
-the first lookup; a metric is read for the rows a small query needs, or read
+Opening reads only the root attributes and the dataset axes, and checks the
+layout against the format from the HDF5 metadata (no metric data read). The
+cell keys are read, checked unique and indexed (the core's open-addressing
+index, no Python dict) on the first lookup; a metric is read for the rows a small query needs, or read
 whole and cached once a query is large. A table with unmerged journal
 records is read whole, with the records applied (see :mod:`.journal`).
 """
@@ -14,13 +15,12 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from ..spaces import nb201
-from ._schema import check_root, corrupt, higher_is_better, open_h5, read_all
-from ._spaces import _is_scalar_cell, adapter
-from .errors import CellNotInTable, TableFormatError, UnknownName
-from .journal import apply_records, read_journal
+from .._errors import InvalidSpecError
+from ._schema import check_layout, check_root, check_unique_rows, corrupt, higher_is_better, open_h5, read_all
+from ._spaces import is_scalar_cell, table_space
+from .errors import CellNotInTable, StaleJournal, TableFormatError, UnknownName
+from .journal import apply_records, check_bound, read_journal_and_header
 
-_NB201_CELLS = 15_625
 _SMALL_QUERY = 64  # rows; larger queries read the whole metric once and cache it
 _SMALL_READS = 4  # small reads of a metric before it is read whole and cached
 
@@ -35,7 +35,7 @@ def _first_missing(items, rows: np.ndarray):
 class Benchmark:
     """A tabular benchmark in the nasbench-suite HDF5 format (docs/FORMAT.md)."""
 
-    def __init__(self, path, h5, root: dict, memory=None):
+    def __init__(self, path, h5, root: dict, memory=None, layout=None):
         self.path = os.fspath(path)
         self._h5 = h5
         self._mem = memory  # TableData when the journal had records
@@ -44,7 +44,7 @@ class Benchmark:
         self.cost_model = root["cost_model"]
         self.lookup = root.get("lookup", "key")
         self._class_lut = None
-        self._adapter = adapter(self.space)
+        self._space = table_space(self.space)
         self._index = None
         self._cells_cache: dict = {}
         self._cache: dict = {}
@@ -55,23 +55,34 @@ class Benchmark:
             self._axes = {name: (d.seeds, d.fidelities, tuple(d.metrics), tuple(d.static))
                           for name, d in memory.datasets.items()}
         else:
-            self._n = int(h5["cells"]["key"].shape[0])
-            self._axes = {}
-            for name, g in h5["datasets"].items():
-                self._axes[name] = (g["seeds"][()].astype(np.int64), g["fidelities"][()].astype(np.float64),
-                                    tuple(g["metrics"]) if "metrics" in g else (),
-                                    tuple(g["static"]) if "static" in g else ())
+            # Shapes and axes checked against the format (metadata and the
+            # small axis arrays only): a metric that does not match its axes
+            # is refused here, not read at the wrong seed or fidelity.
+            self._n, self._axes = layout if layout is not None else check_layout(h5, path, root)
 
     @classmethod
     def open(cls, path) -> "Benchmark":
         """Opens a table lazily. Raises TableFormatError for a missing, corrupt,
-        foreign or wrong-version file."""
-        records = read_journal(path)  # before the HDF5 file, see journal.py
+        foreign or wrong-version file, or one whose layout breaks the format
+        (shapes, axes, attributes: ``_schema.check_layout``), StaleJournal for
+        a journal that belongs to another table and CorruptJournal for a
+        damaged one (see journal.py; ``nasbench-suite repair`` salvages it)."""
+        header, records = read_journal_and_header(path)  # before the HDF5 file, see journal.py
         h5 = open_h5(path)
         try:
             root = check_root(h5, path)
-            if "cells" not in h5 or "key" not in h5["cells"] or "datasets" not in h5:
-                raise TableFormatError(f"{path}: table has no cells/datasets groups; it is incomplete: re-convert it")
+            try:
+                check_bound(path, header, records, root["table_id"])
+            except StaleJournal:
+                # Once more: a writer that replaced the table retires the old
+                # table's journal right after (under the lock); the table open
+                # now is the new one, so the journal read now is the one to use.
+                header, records = read_journal_and_header(path)
+                check_bound(path, header, records, root["table_id"])
+            try:
+                layout = check_layout(h5, path, root)
+            except (OSError, KeyError) as exc:  # a damaged or incomplete dataset group
+                raise corrupt(path, exc) from None
             memory = None
             if records:
                 from .writer import TableBuilder
@@ -80,7 +91,7 @@ class Benchmark:
                 apply_records(builder, records)
                 memory = builder.table()
             try:
-                return cls(path, h5, root, memory)
+                return cls(path, h5, root, memory, layout)
             except (OSError, KeyError) as exc:  # a damaged or incomplete dataset group
                 raise corrupt(path, exc) from None
         except BaseException:
@@ -105,6 +116,11 @@ class Benchmark:
         return f"Benchmark({self.path!r}, space={self.space!r}, cells={self._n}, datasets={list(self._axes)})"
 
     # ---- names and axes
+    @property
+    def search_space(self):
+        """The table's :class:`~nasbench_suite.spaces.SearchSpace` (``space`` is its name)."""
+        return self._space
+
     @property
     def datasets(self) -> tuple[str, ...]:
         return tuple(self._axes)
@@ -143,31 +159,31 @@ class Benchmark:
 
     def _key_index(self):
         if self._index is None:
-            self._index = _core.KeyIndex(np.ascontiguousarray(self._cell_array("key"), dtype=np.uint64))
+            keys = np.ascontiguousarray(self._cell_array("key"), dtype=np.uint64)
+            try:
+                self._index = _core.KeyIndex(keys)
+            except InvalidSpecError:  # a duplicate key: say which rows, in which file
+                check_unique_rows(self.path, keys)
+                raise
         return self._index
 
     def rows(self, cells, missing: str = "raise") -> np.ndarray:
         """Row of each cell (-1 for a cell the table lacks when ``missing="nan"``)."""
-        scalar = _is_scalar_cell(cells)
+        scalar = is_scalar_cell(self._space, cells)
         if self.lookup == "class":
             return self._class_rows(cells, scalar, missing)
         idx = self._key_index()
         if scalar and missing in ("raise", "nan"):
-            # One cell found at once (a search's lookup): no arrays, no adapter.
-            # Misses and malformed input take the general path and its errors.
-            if type(cells) is str and self.space == "nb101":
-                r = idx.find_one_hex(cells)
-            elif isinstance(cells, (int, np.integer)) and not isinstance(cells, bool) and self.space == "nb201":
-                r = idx.find_one(int(cells), 0) if 0 <= cells < _NB201_CELLS else -1
-            else:
-                r = -1
+            # One cell found at once (a search's lookup): no arrays, no
+            # description. Misses and malformed input take the general path
+            # and its errors.
+            r = self._space.table_find_one(idx, cells)
             if r >= 0:
                 return np.array([r], dtype=np.int64)
         items = [cells] if scalar else cells
-        if self.space == "nb101" and isinstance(items, np.ndarray) and items.dtype.kind in "SU":
-            rows = idx.find_hex(items.reshape(-1))
-        else:
-            rows = idx.find(self._adapter.keys(items))
+        rows = self._space.table_find_many(idx, items)
+        if rows is None:
+            rows = idx.find(self._space.table_keys(items))
         if missing == "raise":
             if (rows < 0).any():
                 bad = _first_missing(items, rows)
@@ -180,13 +196,17 @@ class Benchmark:
         return rows
 
     def class_rows(self) -> np.ndarray:
-        """lookup="class" tables: the row of every NB201 cell in official index
-        order (-1 where the table lacks the cell's class)."""
+        """lookup="class" tables: the row of every cell of the space in its
+        index order (-1 where the table lacks the cell's class)."""
         if self._class_lut is None:
-            keys, _ = _core.nb201_canonical(nb201.all_codes())  # disconnected cells: key 0
+            keys = self._space.all_canonical_keys()  # cells with no network: key 0
             canon = np.asarray(self._cell_array("canonical"), dtype=np.uint64)
             order = np.argsort(canon, kind="stable")
             sorted_keys = canon[order]
+            if canon.size > 1 and (sorted_keys[1:] == sorted_keys[:-1]).any():
+                # one row per class is what lookup="class" means: a duplicate
+                # would resolve a class to one of its rows silently
+                check_unique_rows(self.path, canon, "cells/canonical")
             pos = np.minimum(np.searchsorted(sorted_keys, keys), max(canon.size - 1, 0))
             hit = sorted_keys[pos] == keys if canon.size else np.zeros(keys.size, bool)
             self._class_lut = np.where(hit, order[pos], -1).astype(np.int64)
@@ -197,11 +217,11 @@ class Benchmark:
             raise ValueError(f"missing must be 'raise' or 'nan', got {missing!r}")
         lut = self.class_rows()
         if scalar and isinstance(cells, (int, np.integer)) and not isinstance(cells, bool) \
-                and 0 <= cells < _NB201_CELLS:
+                and 0 <= cells < lut.size:
             rows = lut[int(cells): int(cells) + 1]
         else:
             items = [cells] if scalar else cells
-            rows = lut[self._adapter.indices(items)]
+            rows = lut[self._space.indices(items)]
         if missing == "raise" and (rows < 0).any():
             bad = _first_missing([cells] if scalar else cells, rows)
             raise CellNotInTable(f"{self.path}: the table holds no cell of the class of {bad!r}; "
@@ -209,11 +229,11 @@ class Benchmark:
         return rows.copy()
 
     def cell(self, row: int):
-        """The cell at a row (an nb101.Cell or nb201.Cell)."""
+        """The cell at a row (a cell of the table's space)."""
         if not 0 <= int(row) < self._n:
             raise IndexError(f"row {row} outside 0..{self._n - 1}")
-        arrays = {name: self._cell_array(name) for name in self._adapter.description}
-        return self._adapter.cell_at(arrays, int(row))
+        arrays = {name: self._cell_array(name) for name in self._space.table_description}
+        return self._space.table_cell_at(arrays, int(row))
 
     def canonical_keys(self) -> np.ndarray:
         """Each row's exact canonical form (isomorphism class key)."""
@@ -287,7 +307,7 @@ class Benchmark:
         it, among the repeats the table has).
         """
         dataset, seeds, fids, is_static = self._metric(dataset, metric)
-        scalar = _is_scalar_cell(cells)
+        scalar = is_scalar_cell(self._space, cells)
         rows = self.rows(cells, missing=missing)
         present = rows >= 0
         out = np.full(rows.shape, np.nan, dtype=np.float64)
@@ -345,7 +365,7 @@ class Benchmark:
         if model.get("kind") == "per_epoch":
             f = fids[self._fid_index(name, fids, fidelity)]
             seconds = float(model["seconds_per_epoch"]) * float(f)
-            scalar = _is_scalar_cell(cells)
+            scalar = is_scalar_cell(self._space, cells)
             rows = self.rows(cells)
             return seconds if scalar else np.full(rows.shape, seconds)
         raise TableFormatError(f"{self.path}: the table has no train_time and states no cost model")

@@ -8,8 +8,10 @@ import os
 import numpy as np
 
 from .. import __version__
-from ._schema import LOOKUPS, DatasetData, TableData, now_iso, units_of, write_all
-from ._spaces import adapter
+from ._litter import clean_stale_temps
+from ._schema import LOOKUPS, DatasetData, TableData, new_table_id, now_iso, units_of, write_all
+from ._spaces import no_class_lookup, table_space
+from .journal import journal_path, lock_path, retire_journal, table_lock
 from .errors import UnknownName
 
 
@@ -39,8 +41,8 @@ class TableBuilder:
     """
 
     def __init__(self, space: str, table: TableData | None = None):
-        self._adapter = adapter(space)
-        self.space = space
+        self._space = table_space(space)
+        self.space = self._space.name
         if table is None:
             table = TableData(space, {}, {}, {"provenance": {}, "cost_model": {}})
         self._cells = {k: np.asarray(v) for k, v in table.cells.items()}
@@ -49,6 +51,9 @@ class TableBuilder:
         self.provenance = dict(table.attrs.get("provenance", {}))
         self.cost_model = dict(table.attrs.get("cost_model", {}))
         self._created = table.attrs.get("created")
+        # Kept through compaction (the journal's records belong to the
+        # compacted table too); a TableWriter gives each new table a new one.
+        self.table_id = table.attrs.get("table_id")
         self.lookup = table.attrs.get("lookup", "key")
 
     @property
@@ -62,8 +67,8 @@ class TableBuilder:
     def lookup(self, value: str) -> None:
         if value not in LOOKUPS:
             raise ValueError(f"lookup must be one of {', '.join(LOOKUPS)}, got {value!r}")
-        if value == "class" and self.space != "nb201":
-            raise ValueError("lookup='class' is defined for nb201 tables only")
+        if value == "class" and not self._space.class_lookup:
+            raise ValueError(no_class_lookup(self.space))
         self._lookup = value
         n = self._n
         keys = self._row_keys(self._cells) if n else np.zeros((0, 2), np.uint64)
@@ -87,15 +92,17 @@ class TableBuilder:
         """Rows of the cells, adding the new ones. Accepts what the space's
         table rows need (nb101: Cell or {"matrix", "ops"}; nb201: Cell, arch
         string or official index)."""
-        return self._add_described(self._adapter.describe(self._adapter.cells_of(list(cells))))
+        return self._add_described(self._space.table_describe(self._space.table_cells(list(cells))))
 
     def add_cell_arrays(self, matrices, labels) -> np.ndarray:
         """NB101 only: rows of N cells given as batch arrays ((N, V, V) 0/1
         matrices, (N, V) labels), adding the new ones. Much faster than
         :meth:`add_cells` for whole-space tables."""
-        if self.space != "nb101":
-            raise ValueError("add_cell_arrays is for NB101 tables; NB201 add_cells takes an index array")
-        return self._add_described(self._adapter.describe_arrays(matrices, labels))
+        describe = getattr(self._space, "table_describe_arrays", None)
+        if describe is None:
+            raise ValueError(f"add_cell_arrays is for spaces of matrix cells; {self.space} add_cells takes "
+                             "an index array")
+        return self._add_described(describe(matrices, labels))
 
     def _add_described(self, desc: dict) -> np.ndarray:
         keys = self._row_keys(desc)
@@ -216,7 +223,7 @@ class TableBuilder:
         n = self._n
         cells = {k: v[:n] for k, v in self._cells.items()}
         if "key" not in cells:
-            cells = {k: v[:0] for k, v in self._adapter.describe([]).items()}
+            cells = {k: v[:0] for k, v in self._space.table_describe([]).items()}
         datasets = {}
         for name, d in self._datasets.items():
             datasets[name] = DatasetData(
@@ -229,7 +236,7 @@ class TableBuilder:
         prov.setdefault("nasbench_suite_version", __version__)
         return TableData(self.space, cells, datasets,
                          {"provenance": prov, "cost_model": self.cost_model, "created": self._created or now_iso(),
-                          "lookup": self.lookup})
+                          "lookup": self.lookup, "table_id": self.table_id})
 
 
 class TableWriter(TableBuilder):
@@ -241,6 +248,12 @@ class TableWriter(TableBuilder):
     ...     w.set("cifar10", "test_acc", rows, [[[50, 90]], [[40, 80]], [[30, 70]]])
 
     An exception inside the block leaves nothing at ``path``.
+
+    The new table gets a new ``table_id``. A ``<path>.journal`` left by the
+    table it replaces (results appended to the old table) is not replayed onto
+    the new one: an empty one is removed, one with results is moved to
+    ``<path>.journal.stale-<UTC time>`` with a warning (``stale_journal``
+    names it afterwards).
     """
 
     def __init__(self, path, space: str, overwrite: bool = False):
@@ -249,10 +262,22 @@ class TableWriter(TableBuilder):
             raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
         super().__init__(space)
         self.path = path
+        self.table_id = new_table_id()
+        self.stale_journal: str | None = None
         self.provenance["created_by"] = f"nasbench-suite {__version__}"
 
     def close(self) -> str:
-        write_all(self.path, self.table())
+        clean_stale_temps(self.path)  # .tmp-*.h5 left by rewrites killed before their rename
+        if os.path.exists(journal_path(self.path)) or os.path.exists(lock_path(self.path)):
+            # Under the table's lock: no append or compaction runs between the
+            # new table and the retirement of the old table's journal.
+            with table_lock(self.path):
+                write_all(self.path, self.table())
+                self.stale_journal = retire_journal(self.path, self.table_id, locked=True)
+        else:
+            write_all(self.path, self.table())
+            # (an appender may have created a journal meanwhile: it is checked too)
+            self.stale_journal = retire_journal(self.path, self.table_id)
         return self.path
 
     def __enter__(self) -> "TableWriter":
