@@ -94,10 +94,18 @@ def test_train_seeds_follows_the_per_seed_runs_and_repeats_exactly(trainer):
         alone = trainer.train("nb201", cell, seed=r.seed)
         assert (r.params, r.flops, r.epochs) == (alone.params, alone.flops, 2)
         first, first_alone = r.history[0], alone.history[0]
-        # same start and batches: the first epoch agrees to rounding
-        assert first["train_loss"] == pytest.approx(first_alone["train_loss"], rel=1e-4)
+        # Same start and batches. One step agrees to float32 rounding (the test
+        # above), but 12 SGD steps amplify those differences by an amount that
+        # depends on the CPU's kernels (3.5e-4 relative on an Intel Xeon, 0 on an
+        # AMD EPYC), so no rounding bound holds for the epoch. What this test is
+        # for, a wrong start or wrong batches, moves the first epoch's loss by
+        # about 1e-2 (seeds 0 and 1: 2.034 vs 2.057), five times this tolerance,
+        # and its accuracies by about 10 points (train_acc 38.5 vs 27.8); the
+        # amplified rounding flips a few near-tie predictions of the 300 images
+        # (4 on an Intel Xeon: 1.33 points), hence 3 points.
+        assert first["train_loss"] == pytest.approx(first_alone["train_loss"], rel=2e-3)
         for name in ("train_acc", "valid_acc", "test_acc"):
-            assert abs(first[name] - first_alone[name]) <= 0.5, name
+            assert abs(first[name] - first_alone[name]) <= 3.0, name
         assert set(first) == set(first_alone)
     again = trainer.train_seeds("nb201", cell, [0, 1])
     keys = ("train_acc", "valid_acc", "test_acc", "train_loss", "valid_loss", "test_loss")

@@ -22,14 +22,18 @@ from concurrent.futures import Future
 import numpy as np
 
 from ..tables import Benchmark, append_result
-from ..tables._spaces import _is_scalar_cell
+from .. import spaces
+from ..tables._spaces import is_scalar_cell
 from .networks import as_cell
 from .trainer import Trainer, table_records
 
 
 def _cell_record(space: str, cell):
-    """A picklable description of a cell for a worker process."""
-    return cell.to_dict() if space == "nb101" else cell.index()
+    """A picklable description of a cell for a worker process, which its
+    network module's ``as_cell`` reads back: the index in an indexed space,
+    else the space's journal form (NB101: the matrix/ops dict)."""
+    sp = spaces.get(space)
+    return sp.index(cell) if sp.size is not None else sp.record(cell)
 
 
 def _train_job(trainer: Trainer, space: str, record, dataset: str, seed: int, table: str, epochs: int | None):
@@ -158,7 +162,7 @@ class Evaluator:
         """Trains the cells the table lacks (all runs submitted before any is
         awaited) and reopens the table. Returns the TrainResults they waited for."""
         dataset = self._dataset(dataset)
-        items = [cells] if _is_scalar_cell(cells) else list(cells)
+        items = [cells] if is_scalar_cell(self._bench.search_space, cells) else list(cells)
         rows = self._bench.rows(items, missing="nan") if len(self._bench) else np.full(len(items), -1)
         missing = [as_cell(self.space, items[i]) for i in np.flatnonzero(np.asarray(rows) < 0)]
         if not missing:
@@ -170,7 +174,7 @@ class Evaluator:
             result = future.result()
             results.append(result)
             if future.cell != cell:  # an isomorphic cell's run answered this one
-                self._copy(result, cell)
+                self._copy(result, cell, future.cell)
         with self._lock:
             self._old.append(self._bench)
             self._bench = Benchmark.open(self.path)
@@ -179,7 +183,7 @@ class Evaluator:
     def _submit(self, cell, dataset: str, seed: int, epochs) -> Future:
         """The run that answers ``cell``: a finished or running one of an
         isomorphic cell, else a new one (on the executor, or run here)."""
-        key = (cell.canonical_key(), dataset, int(seed), epochs)
+        key = (spaces.get(self.space).canonical(cell), dataset, int(seed), epochs)
         with self._lock:
             if key in self._done:
                 result, trained = self._done[key]
@@ -209,15 +213,17 @@ class Evaluator:
                 self._done[key] = (future.result(), future.cell)
                 self.trained.append(future.result())
 
-    def _copy(self, result, cell) -> None:
+    def _copy(self, result, cell, trained) -> None:
         """Appends a run's results for an isomorphic cell the run did not train."""
-        if self.space == "nb101":
-            return  # isomorphic NB101 cells share the module hash, hence the row
+        space = spaces.get(self.space)
+        if np.array_equal(space.table_keys([cell]), space.table_keys([trained])):
+            return  # the same row (NB101: isomorphic cells share the module hash)
         preset = self.trainer.preset_for(self.space, epochs=result.epochs)
         mode = self.trainer.record_mode(preset)
         static = {"params": result.params, "flops": result.flops}
         for fidelity, metrics in table_records(result.history, result.history, preset, mode):
-            append_result(self.path, self.space, cell, result.dataset, result.seed, fidelity, metrics, static)
+            append_result(self.path, self.space, cell, result.dataset, result.seed, fidelity, metrics, static,
+                          new_dataset=True)
 
 
 class EvaluatorBenchmark(Benchmark):

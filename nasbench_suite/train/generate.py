@@ -33,7 +33,8 @@ import numpy as np
 from ..spaces import nb201
 from .presets import get_preset
 
-GENERATOR = "nasbench-suite generate nb201"
+SPACE = nb201.SPACE  # the space this recipe generates tables of
+GENERATOR = f"nasbench-suite generate {SPACE.name}"
 # What every run of a generated table uses besides the preset: one thread,
 # deterministic kernels and channels-last tensors on the CPU (3x faster
 # convolutions for these 8-channel networks), so a row can be retrained bit for bit.
@@ -103,8 +104,8 @@ class GenerateSettings:
         every seed of the settings together (the numbers depend on the group)
         and return those asked for."""
         if not self.group_seeds:
-            return [trainer.train("nb201", int(index), seed=int(s)) for s in seeds]
-        results = trainer.train_seeds("nb201", int(index), list(self.seeds))
+            return [trainer.train(SPACE.name, int(index), seed=int(s)) for s in seeds]
+        results = trainer.train_seeds(SPACE.name, int(index), list(self.seeds))
         return [results[list(self.seeds).index(int(s))] for s in seeds]
 
     def trainer(self, data_root=None):
@@ -112,7 +113,7 @@ class GenerateSettings:
 
         # Overrides are recipe settings only: the trainer's own (device, threads,
         # amp, ...) are fixed for every generated table (TRAINER_SETTINGS).
-        get_preset("nb201", self.preset, strict=True, **(self.overrides or {}))
+        get_preset(SPACE.name, self.preset, strict=True, **(self.overrides or {}))
         return Trainer(dataset=self.dataset, data_root=data_root, preset=self.preset, progress=False,
                        **TRAINER_SETTINGS, **(self.overrides or {}))
 
@@ -125,7 +126,7 @@ def _differences(table: dict, other: dict, word: str) -> str:
 
 def _recipe(trainer) -> dict:
     """The nb201 preset values ``trainer`` trains with, as a table records them."""
-    return json.loads(json.dumps(trainer.preset_for("nb201").to_dict()))
+    return json.loads(json.dumps(trainer.preset_for(SPACE.name).to_dict()))
 
 
 def check_same_recipe(path, prov: dict, trainer) -> None:
@@ -170,7 +171,7 @@ def _records(result: dict, dataset: str) -> list:
 def _empty_table(path, settings: GenerateSettings, preset_dict: dict, split_sizes: dict) -> None:
     from ..tables import TableWriter
 
-    with TableWriter(path, space="nb201") as w:
+    with TableWriter(path, space=SPACE.name) as w:
         w.lookup = "class"
         w.add_dataset(settings.dataset, seeds=list(settings.seeds),
                       fidelities=np.arange(1, preset_dict["epochs"] + 1, dtype=np.float64))
@@ -265,7 +266,7 @@ def generate_nb201(out, dataset: str = "digits", seeds=(0, 1), preset: str = "di
     if len(set(settings.seeds)) != len(settings.seeds) or not settings.seeds:
         raise ValueError(f"seeds must be distinct integers, got {seeds!r}")
     trainer = settings.trainer(data_root)  # fails now on a bad preset or override
-    pre = trainer.preset_for("nb201")
+    pre = trainer.preset_for(SPACE.name)
     data = load_dataset(dataset, data_root, pre.splits)  # fails now on missing data
     preset_dict = pre.to_dict()
     out = os.fspath(out)
@@ -318,7 +319,7 @@ def generate_nb201(out, dataset: str = "digits", seeds=(0, 1), preset: str = "di
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     result = fut.result()
-                    append_results(out, "nb201", _records(result, dataset))
+                    append_results(out, SPACE.name, _records(result, dataset))
                     for run in result["runs"]:
                         session["runs"] += 1
                         session["cpu_seconds"] += run["cpu_s"]

@@ -23,10 +23,13 @@ the one in the official ``trainable_parameters`` field.
 """
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 
+from .._errors import InvalidSpecError
+from ..spaces import nb101
 from ._torch import nn, torch
 
 # base_ops.py: BN_MOMENTUM = 0.997 (TF's decay of the moving averages; torch's
@@ -182,3 +185,40 @@ def tf_init_(model: nn.Module) -> None:
         elif isinstance(mod, nn.BatchNorm2d):
             nn.init.ones_(mod.weight)
             nn.init.zeros_(mod.bias)
+
+
+# ---------------------------------------------------------------- registration (train/networks.py)
+SPACE = nb101.SPACE
+
+
+def as_cell(cell) -> nb101.Cell:
+    """An ``nb101.Cell``, a ``{"matrix", "ops"}`` dict, a ``(matrix, ops)``
+    pair, or that dict as JSON text; anything else raises InvalidSpecError."""
+    if isinstance(cell, nb101.Cell):
+        return cell
+    if isinstance(cell, str):
+        text = cell.strip()
+        if text.startswith("{"):
+            try:
+                cell = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise InvalidSpecError(f"NB101 cell text is not valid JSON: {exc}") from None
+        else:
+            raise InvalidSpecError(
+                f"cannot build an NB101 network from {cell!r}: give an nb101.Cell, a "
+                "{'matrix': ..., 'ops': ...} dict (or its JSON) or a (matrix, ops) pair; "
+                "a module hash does not say which cell it is (Benchmark.cell(row) does)"
+            )
+    if isinstance(cell, dict):
+        if "matrix" not in cell or "ops" not in cell:
+            raise InvalidSpecError(f"an NB101 cell dict needs 'matrix' and 'ops', got keys {sorted(cell)}")
+        return nb101.Cell(cell["matrix"], cell["ops"])
+    if isinstance(cell, (tuple, list)) and len(cell) == 2:
+        return nb101.Cell(cell[0], cell[1])
+    raise InvalidSpecError(f"cannot use {type(cell).__name__} {cell!r} as an NB101 cell")
+
+
+def build(cell: nb101.Cell, num_classes: int, preset) -> "Nb101Network":
+    """The network of a cell under a resolved preset."""
+    return Nb101Network(cell.pruned_matrix, cell.pruned_ops, num_classes, bn_momentum=preset.bn_momentum,
+                        bn_eps=preset.bn_eps, **dict(preset.network))

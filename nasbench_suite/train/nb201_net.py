@@ -23,6 +23,7 @@ published ``params``.
 """
 from __future__ import annotations
 
+from ..spaces import nb201
 from ._torch import nn, torch
 
 EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
@@ -122,3 +123,18 @@ class Nb201Network(nn.Module):
     def forward(self, x):
         x = self.lastact(self.cells(self.stem(x)))
         return self.classifier(torch.flatten(x.mean(dim=(2, 3)), 1))
+
+
+# ---------------------------------------------------------------- registration (train/networks.py)
+SPACE = nb201.SPACE
+
+
+def as_cell(cell) -> nb201.Cell:
+    """An ``nb201.Cell``, an arch string or an official index (``SPACE.parse``)."""
+    return SPACE.parse(cell)
+
+
+def build(cell: nb201.Cell, num_classes: int, preset) -> "Nb201Network":
+    """The network of a cell under a resolved preset."""
+    return Nb201Network(cell.ops, num_classes, bn_momentum=preset.bn_momentum, bn_eps=preset.bn_eps,
+                        **dict(preset.network))

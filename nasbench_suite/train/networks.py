@@ -1,69 +1,44 @@
 """``build_network``: the official network of a cell, and its size and cost."""
 from __future__ import annotations
 
-import json
-
-import numpy as np
-
+from .. import spaces
 from .._errors import InvalidSpecError
-from ..spaces import nb101, nb201
+from . import macro_net, nb101_net, nb201_net
 from ._torch import nn, torch
-from .nb101_net import Nb101Network, tf_init_
-from .nb201_net import Nb201Network
+from .nb101_net import tf_init_
 from .presets import Preset, check_space, get_preset
 
-
-def as_cell(space: str, cell):
-    """The space's Cell object for what a user may pass as a cell.
-
-    NB101: an ``nb101.Cell``, a ``{"matrix", "ops"}`` dict, a ``(matrix, ops)``
-    pair, or that dict as JSON text. NB201: an ``nb201.Cell``, an arch string
-    or an official index. Anything else raises InvalidSpecError.
-    """
-    check_space(space)
-    if space == "nb101":
-        if isinstance(cell, nb101.Cell):
-            return cell
-        if isinstance(cell, str):
-            text = cell.strip()
-            if text.startswith("{"):
-                try:
-                    cell = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise InvalidSpecError(f"NB101 cell text is not valid JSON: {exc}") from None
-            else:
-                raise InvalidSpecError(
-                    f"cannot build an NB101 network from {cell!r}: give an nb101.Cell, a "
-                    "{'matrix': ..., 'ops': ...} dict (or its JSON) or a (matrix, ops) pair; "
-                    "a module hash does not say which cell it is (Benchmark.cell(row) does)"
-                )
-        if isinstance(cell, dict):
-            if "matrix" not in cell or "ops" not in cell:
-                raise InvalidSpecError(f"an NB101 cell dict needs 'matrix' and 'ops', got keys {sorted(cell)}")
-            return nb101.Cell(cell["matrix"], cell["ops"])
-        if isinstance(cell, (tuple, list)) and len(cell) == 2:
-            return nb101.Cell(cell[0], cell[1])
-        raise InvalidSpecError(f"cannot use {type(cell).__name__} {cell!r} as an NB101 cell")
-    if isinstance(cell, nb201.Cell):
-        return cell
-    if isinstance(cell, str):
-        return nb201.Cell.from_string(cell)
-    if isinstance(cell, (int, np.integer)) and not isinstance(cell, bool):
-        return nb201.Cell.from_index(int(cell))
-    raise InvalidSpecError(
-        f"cannot use {type(cell).__name__} {cell!r} as an NB201 cell: give an nb201.Cell, "
-        "an arch string or an official index"
-    )
+#: Network module of each space: ``SPACE``, ``as_cell(cell)`` and
+#: ``build(cell, num_classes, preset)``. One module per space in ``train/``.
+NETWORKS = {m.SPACE.name: m for m in (macro_net, nb101_net, nb201_net)}
 
 
-def cell_label(space: str, cell) -> str:
-    """A short stable name of a cell: the NB101 hash or the NB201 arch string."""
-    c = as_cell(space, cell)
-    return c.hash() if space == "nb101" else c.to_string()
+def _builder(space):
+    """The network module of a space (``train/<space>_net.py``)."""
+    name = check_space(spaces.get(space).name if not isinstance(space, str) else space)
+    try:
+        return NETWORKS[name]
+    except KeyError:
+        raise InvalidSpecError(f"no network builder for search space {name!r}; "
+                               f"the trainer builds {', '.join(NETWORKS)}") from None
 
 
-def build_network(space: str, cell, num_classes: int, preset="official", **overrides) -> nn.Module:
-    """The official network of ``cell`` in ``space`` ("nb101" or "nb201").
+def as_cell(space, cell):
+    """The space's Cell object for what a user may pass as a cell (see the
+    space's network module: NB101 also takes a ``(matrix, ops)`` pair or the
+    dict's JSON text; NB201 an arch string or an official index). Anything
+    else raises InvalidSpecError."""
+    return _builder(space).as_cell(cell)
+
+
+def cell_label(space, cell) -> str:
+    """A short stable name of a cell: the space's label (NB101 hash, NB201 arch string)."""
+    return spaces.get(space).label(as_cell(space, cell))
+
+
+def build_network(space, cell, num_classes: int, preset="official", **overrides) -> nn.Module:
+    """The official network of ``cell`` in ``space`` (a registered name or
+    space object with a network module in ``train/``).
 
     ``preset`` names the benchmark preset (or is a :class:`Preset`); keyword
     overrides change its network settings: NB101 ``stem_channels``,
@@ -74,14 +49,10 @@ def build_network(space: str, cell, num_classes: int, preset="official", **overr
     """
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
         raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
-    p = get_preset(space, preset, **overrides) if not isinstance(preset, Preset) or overrides else preset
-    c = as_cell(space, cell)
-    net = dict(p.network)
-    if space == "nb101":
-        model = Nb101Network(c.pruned_matrix, c.pruned_ops, num_classes, bn_momentum=p.bn_momentum,
-                             bn_eps=p.bn_eps, **net)
-    else:
-        model = Nb201Network(c.ops, num_classes, bn_momentum=p.bn_momentum, bn_eps=p.bn_eps, **net)
+    module = _builder(space)
+    name = module.SPACE.name
+    p = get_preset(name, preset, **overrides) if not isinstance(preset, Preset) or overrides else preset
+    model = module.build(as_cell(name, cell), num_classes, p)
     if p.init == "tf":
         tf_init_(model)
     elif p.init != "torch":

@@ -23,6 +23,8 @@ Sources:
   (padding 4; 2 for ImageNet16) + horizontal flip. Fidelity = the epoch of
   the run (one run of 200 epochs gives fidelities 1..200). "hp12" is the
   12-epoch proxy: the same recipe with a schedule that ends at epoch 12.
+- NAS-Bench-Macro: xiusu/NAS-Bench-Macro ``train/train.py`` defaults (see
+  MACRO_OFFICIAL).
 """
 from __future__ import annotations
 
@@ -31,7 +33,10 @@ from dataclasses import dataclass, field
 
 from .._errors import InvalidSpecError
 
-SPACES = ("nb101", "nb201")
+# Dataset split conventions (train/data.py), named after the benchmark that
+# defined each; presets and the tables they made record these names.
+SPLITS_NB101, SPLITS_NB201, SPLITS_THIRDS = "nb101", "nb201", "thirds"
+SPLIT_CONVENTIONS = (SPLITS_NB101, SPLITS_NB201, SPLITS_THIRDS)
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,22 @@ NB201_DIGITS = Preset(
     nesterov=True, weight_decay=5e-4, augment=False, splits="thirds", fidelity="epoch",
 )
 
+# NAS-Bench-Macro (Su et al., CVPR 2021): the defaults of the authors'
+# train/train.py, which made the benchmark: 50 epochs, batch 256, SGD momentum
+# 0.9 (no Nesterov), lr 0.1 with cosine annealing over the 50 epochs (stepped
+# per epoch there, per iteration here), weight decay 5e-4, random crop (padding
+# 4) + flip, all 50k CIFAR-10 training images, evaluated on the test set. Their
+# test_acc is the best test accuracy over the epochs, not the last epoch's.
+MACRO_OFFICIAL = Preset(
+    space="macro", name="official",
+    network={"stem_channels": 32, "head_channels": 1280},
+    epochs=50, batch_size=256, optimizer="sgd", lr=0.1, momentum=0.9, nesterov=False,
+    weight_decay=5e-4, splits=SPLITS_NB201, fidelity="epoch",
+)
+
 PRESETS = {
+    ("macro", "official"): MACRO_OFFICIAL,
+    ("macro", "50"): MACRO_OFFICIAL,
     ("nb101", "official"): NB101_OFFICIAL,
     ("nb101", "108"): NB101_OFFICIAL,
     ("nb201", "official"): NB201_OFFICIAL,
@@ -133,7 +153,9 @@ PRESETS = {
 }
 
 
-_NETWORK_KEYS = frozenset(k for p in (NB101_OFFICIAL, NB201_OFFICIAL) for k in p.network)
+#: The spaces the trainer has presets for.
+SPACES = tuple(sorted({space for space, _ in PRESETS}))
+_NETWORK_KEYS = frozenset(k for p in PRESETS.values() for k in p.network)
 
 
 def check_space(space) -> str:

@@ -24,74 +24,21 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
+from .. import spaces
+from ._run import _DATA_SALT, _INIT_SALT, TrainResult, _seed_from, _torch_flags
 from ._torch import nn, torch
 from .data import load_dataset
 from .loader import DeviceBatches
 from .networks import as_cell, build_network, count_flops, count_params
 from .optim import cosine_lr, make_optimizer
+from .presets import SPACES as PRESET_SPACES
 from .presets import Preset, check_space, get_preset
 
 CHECKPOINT_FORMAT = "nasbench-suite/checkpoint"
 CHECKPOINT_VERSION = 1
-_INIT_SALT, _DATA_SALT = 0x1A17, 0xDA7A
-
-
-def _seed_from(*words: int) -> int:
-    """A 63-bit torch seed derived from integers (numpy SeedSequence)."""
-    return int(np.random.SeedSequence([int(w) & 0xFFFFFFFFFFFFFFFF for w in words])
-               .generate_state(1, np.uint64)[0] >> np.uint64(1))
-
-
-@dataclass
-class TrainResult:
-    """What a training run measured. ``history`` has one dict per epoch:
-    ``epoch``, ``train_acc``/``valid_acc``/``test_acc`` (percent),
-    ``train_loss``/``valid_loss``/``test_loss`` (nats), ``epoch_time`` and
-    ``train_time`` (seconds of training, evaluation excluded), ``lr``."""
-
-    space: str
-    cell: str  # NB101 hash or NB201 arch string
-    dataset: str
-    seed: int
-    epochs: int
-    params: int
-    flops: int
-    history: list = field(default_factory=list)
-    preset: dict = field(default_factory=dict)
-    checkpoint: str | None = None
-    resumed_from: int = 0  # epochs loaded from a checkpoint
-    device: str = "cpu"
-    model: object = None  # the trained nn.Module when train(keep_model=True)
-
-    @property
-    def final(self) -> dict:
-        return self.history[-1] if self.history else {}
-
-
-@contextlib.contextmanager
-def _torch_flags(deterministic: bool, benchmark: bool, threads: int | None = None):
-    """Sets torch's global algorithm flags (and thread count) for a run and puts them back after."""
-    old_threads = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(int(threads))
-    old_det = torch.are_deterministic_algorithms_enabled()
-    old_bench = torch.backends.cudnn.benchmark
-    old_cudnn_det = torch.backends.cudnn.deterministic
-    torch.use_deterministic_algorithms(deterministic)
-    torch.backends.cudnn.benchmark = benchmark and not deterministic
-    torch.backends.cudnn.deterministic = deterministic
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(old_det)
-        torch.backends.cudnn.benchmark = old_bench
-        torch.backends.cudnn.deterministic = old_cudnn_det
-        torch.set_num_threads(old_threads)
 
 
 @dataclass
@@ -165,14 +112,14 @@ class Trainer:
             raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
         self.threads = threads
         # Fail now, not in a worker an hour later, on a misspelt setting or preset.
-        spaces = (preset.space,) if isinstance(preset, Preset) else ("nb101", "nb201")
+        names = (preset.space,) if isinstance(preset, Preset) else PRESET_SPACES
         errors = []
-        for space in spaces:
+        for space in names:
             try:
                 get_preset(space, preset, strict=False, **self.overrides)
-            except ValueError as exc:  # a preset name of the other space only
+            except ValueError as exc:  # a preset name of another space only
                 errors.append(exc)
-        if len(errors) == len(spaces):
+        if len(errors) == len(names):
             raise errors[0]
 
     def preset_for(self, space: str, **extra) -> Preset:
@@ -210,7 +157,8 @@ class Trainer:
         if self.checkpoint_dir is None:
             return None
         c = as_cell(space, cell)
-        key = c.hash() if space == "nb101" else f"{c.index():05d}"
+        sp = spaces.get(space)
+        key = f"{sp.index(c):05d}" if sp.size is not None else sp.label(c)
         settings = json.dumps(preset.to_dict(), sort_keys=True, default=str)
         digest = hashlib.sha256(settings.encode()).hexdigest()[:12]
         return Path(self.checkpoint_dir) / f"{space}-{key}-{dataset}-seed{int(seed)}-{digest}.pt"
@@ -265,7 +213,7 @@ class Trainer:
         run_model = torch.compile(model) if self.compile else model
         loss_fn = nn.CrossEntropyLoss()
         autocast = (lambda: torch.autocast("cuda", dtype=amp_dtype)) if use_amp else contextlib.nullcontext
-        label = c.hash() if space == "nb101" else c.to_string()
+        label = spaces.get(space).label(c)
         show = sys.stderr.isatty() if self.progress is None else bool(self.progress)
         result = TrainResult(space, label, dataset, seed, preset.epochs, params, flops, history,
                              preset.to_dict(), None if ckpt is None else str(ckpt), resumed, str(device))
@@ -324,14 +272,14 @@ class Trainer:
     def train_seeds(self, space: str, cell, seeds, dataset: str | None = None,
                     epochs: int | None = None) -> list:
         """Trains ``cell`` once per seed, all seeds at once as one grouped
-        network (:mod:`.grouped`; NB201 only): run ``k`` starts from the same
+        network (:mod:`.grouped`, :mod:`._grouped_run`; NB201 only): run ``k`` starts from the same
         weights and sees the same batches as ``train(space, cell, seed=seeds[k])``,
         and gives the same numbers up to floating-point rounding, at about 75%
         of the CPU time for the 8-channel digits networks. Returns one
         :class:`TrainResult` per seed; ``epoch_time`` and ``train_time`` are the
         group's time divided by the number of seeds. No checkpoints, AMP or
         ``torch.compile``: use :meth:`train` for those."""
-        from .grouped import train_seeds
+        from ._grouped_run import train_seeds
 
         check_space(space)
         return train_seeds(self, space, cell, seeds, dataset=dataset, epochs=epochs)
@@ -346,7 +294,10 @@ class Trainer:
         from ..tables import append_result
 
         for fidelity, metrics in table_records(history[-1:], history, preset, self.record_mode(preset)):
-            append_result(table, space, cell, dataset, seed, fidelity, metrics, {"params": params, "flops": flops})
+            # The trainer may train a dataset the table lacks (the evaluator's
+            # cache-through): the dataset is one of train/data.py's, not a typo.
+            append_result(table, space, cell, dataset, seed, fidelity, metrics, {"params": params, "flops": flops},
+                          new_dataset=True)
 
 
 def table_records(records: list, history: list, preset: Preset, mode: str) -> list:
@@ -376,7 +327,7 @@ _FLOPS_CACHE: dict = {}
 
 def _flops(space: str, cell, num_classes: int, preset: Preset, image_shape: tuple) -> int:
     """FLOPs of a network, counted once per cell and settings (a table trains several seeds)."""
-    key = (space, cell.to_string() if space == "nb201" else cell.hash(), num_classes,
+    key = (space, spaces.get(space).label(cell), num_classes,
            json.dumps(preset.to_dict(), sort_keys=True, default=str), image_shape)
     if key not in _FLOPS_CACHE:
         if len(_FLOPS_CACHE) >= 256:
