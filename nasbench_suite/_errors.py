@@ -8,4 +8,14 @@ InvalidSpecError.__doc__ = (
     "A ValueError whose message names the rule broken."
 )
 
-__all__ = ["InvalidSpecError"]
+
+class UsageError(Exception):
+    """A mistake the user of the ``nasbench-suite`` command can fix (a bad
+    argument, an unreadable input): reported on stderr, exit status 2.
+
+    Raised by the command line only (:mod:`nasbench_suite.cli`); library code
+    raises its own exceptions (``ValueError`` subclasses, ``TableError``,
+    ``OSError``) and the command turns them into this one."""
+
+
+__all__ = ["InvalidSpecError", "UsageError"]

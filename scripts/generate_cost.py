@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from nasbench_suite.generate_cli import _overrides
+from nasbench_suite.cli.generate import _overrides
 from nasbench_suite.train.generate import GenerateSettings, cpu_name, representatives
 
 

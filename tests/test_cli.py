@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from nasbench_suite import cli
+from nasbench_suite.cli import hash as cli_hash
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("NASBENCH_SUITE_DATA", REPO.parent / "shared" / "data"))
@@ -182,7 +183,7 @@ def test_hash_keeps_input_order_across_sizes_and_batches(capsys, monkeypatch, tm
     shuffled = rows * 3
     rng.shuffle(shuffled)
     # small batches so that one input spans many of them
-    monkeypatch.setattr(cli, "HASH_CHUNK_LINES", 7)
+    monkeypatch.setattr(cli_hash, "HASH_CHUNK_LINES", 7)
     path = tmp_path / "cells.jsonl"
     path.write_text("".join(_input_line(r) + "\n" for r in shuffled), encoding="utf-8")
     rc, out, _ = _run(capsys, ["hash", "--space", "nb101", "--threads", "2", str(path)])

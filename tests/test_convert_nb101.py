@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from nasbench_suite.tables import Benchmark, TableFormatError
 from nasbench_suite.tables import convert_nb101 as conv
-from nasbench_suite.tables.convert_nb101 import RecordError, add_convert_nb101_parser, convert_nb101
+from nasbench_suite.cli.tables import add_convert_nb101_parser
+from nasbench_suite.tables.convert_nb101 import RecordError, convert_nb101
 from nasbench_suite.tables.protobuf_lite import (
     EvaluationData, ModelMetrics, ProtobufDecodeError, decode_model_metrics, encode_model_metrics,
     encode_varint,

@@ -23,10 +23,11 @@ import h5py
 import numpy as np
 import pytest
 
+from nasbench_suite.cli.tables import add_convert_nb201_parser
 from nasbench_suite.spaces import nb201
 from nasbench_suite.tables import Benchmark, TableFormatError
 from nasbench_suite.tables.convert_nb201 import (
-    SourceError, add_convert_nb201_parser, convert_nb201, load_archive, official_arch_strings,
+    SourceError, convert_nb201, load_archive, official_arch_strings,
 )
 
 HAVE_TORCH = importlib.util.find_spec("torch") is not None

@@ -25,6 +25,7 @@ from dataclasses import replace
 
 import pytest
 
+from nasbench_suite.cli.tables import add_download_parser
 from nasbench_suite.tables import download as dl
 
 PAYLOAD = random.Random(1234).randbytes(300_000)
@@ -545,7 +546,7 @@ def test_by_hand_only_artifact_points_at_the_page(tmp_path):
 
 def _cli(argv, capsys):
     parser = argparse.ArgumentParser(prog="nasbench-suite")
-    dl.add_download_parser(parser.add_subparsers(dest="command"))
+    add_download_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(argv)
     rc = args.run(args)
     out, err = capsys.readouterr()

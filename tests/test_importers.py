@@ -14,10 +14,11 @@ import h5py
 import numpy as np
 import pytest
 
+from nasbench_suite.cli.tables import add_import_parser
 from nasbench_suite.spaces import nb201
 from nasbench_suite.tables import Benchmark, TableFormatError
 from nasbench_suite.tables.importers import (
-    RECIPES, TableImportError, add_import_parser, import_table,
+    RECIPES, TableImportError, import_table,
 )
 
 REPO = Path(__file__).resolve().parents[1]

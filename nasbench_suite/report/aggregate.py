@@ -195,6 +195,32 @@ def default_budgets(budget: dict) -> list[BudgetPoint]:
     return [BudgetPoint("final", math.inf)]
 
 
+def check_budgets(group: Group, points: list[BudgetPoint]) -> None:
+    """ValueError for a budget point the runs did not reach: more queries or
+    simulated time than the runs' budget, or (a budget without that limit)
+    than the longest run. A table column at such a point would show the runs'
+    final values labelled as if the runs had gone that far."""
+    runs = [t for s in group.strategies for t in group.trajectories(s)]
+    queries = group.budget.get("queries")
+    seconds = group.budget.get("seconds")
+    longest = max((len(t) for t in runs), default=0)
+    latest = max((float(t.time[-1]) for t in runs if len(t)), default=0.0)
+    for p in points:
+        if p.kind == "queries":
+            if queries is not None and p.value > queries:
+                raise ValueError(f"budget {p.label!r}: the runs on {group.benchmark} stop at {int(queries)} "
+                                 f"queries (their budget); choose budgets up to {int(queries)}, or 'final'")
+            if p.value > longest:
+                raise ValueError(f"budget {p.label!r}: no run on {group.benchmark} reached it (the longest "
+                                 f"has {longest} queries); choose budgets up to {longest}, or 'final'")
+        elif p.kind == "seconds":
+            limit = float(seconds) if seconds is not None else latest
+            if p.value > limit * (1 + 1e-12):
+                what = "their budget" if seconds is not None else "the last finished query of any run"
+                raise ValueError(f"budget {p.label!r}: the runs on {group.benchmark} stop at {limit:g} s of "
+                                 f"simulated time ({what}); choose budgets up to {limit:g}s, or 'final'")
+
+
 def value_at(traj, point: BudgetPoint) -> float:
     """The incumbent's report value at a budget (NaN before the first incumbent)."""
     n = len(traj)

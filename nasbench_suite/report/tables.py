@@ -3,6 +3,8 @@ standard error at each budget, the best in bold, the Wilcoxon signed-rank
 p-value against the best (paired by seed) and the number of seeds."""
 from __future__ import annotations
 
+import re
+
 
 def fmt_value(mean, se, decimals: int) -> tuple[str, str]:
     """("93.84", "0.03"); "-" when missing."""
@@ -27,16 +29,46 @@ def caption(numbers: dict) -> str:
             f"signed-rank test against the best strategy of the column, paired by seed.")
 
 
+_MD = {"\\": "\\\\", "&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|", "*": "\\*", "`": "\\`",
+       "[": "\\[", "]": "\\]", "~": "\\~", "\n": " ", "\r": " "}
+
+
+def md_escape(text) -> str:
+    """Text as Markdown shows it literally, also inside a table cell: HTML
+    (``&``, ``<``, ``>``) as entities, Markdown's ``\\ | * ` [ ] ~`` escaped, ``_``
+    escaped where it could start or end emphasis (not inside a word, so
+    ``random_search`` stays as it is), line breaks as spaces. Labels come from
+    the user (strategy and benchmark labels)."""
+    text = str(text)
+    out = []
+    for i, ch in enumerate(text):
+        if ch == "_":
+            inside = 0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum()
+            out.append("_" if inside else "\\_")
+        else:
+            out.append(_MD.get(ch, ch))
+    return "".join(out)
+
+
+def md_code(text) -> str:
+    """Text as a Markdown code span (shown literally; HTML is not read inside
+    one), with a fence longer than any run of backticks in it."""
+    text = " ".join(str(text).splitlines())
+    fence = "`" * (max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith(("`", " ")) or text.endswith(("`", " ")) else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def markdown(numbers: dict, decimals: int = 2) -> str:
     cols = numbers["columns"]
     head = ["strategy", "seeds"]
     align = ["---", "---:"]
     for c in cols:
-        head += [c["budget"]["label"], "p"]
+        head += [md_escape(c["budget"]["label"]), "p"]
         align += ["---:", "---:"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(align) + "|"]
     for s, n in numbers["seeds"].items():
-        row = [s.replace("|", "\\|"), str(n)]
+        row = [md_escape(s), str(n)]
         for c in cols:
             v = c["strategies"][s]
             m, e = fmt_value(v["mean"], v["se"], decimals)
@@ -48,11 +80,23 @@ def markdown(numbers: dict, decimals: int = 2) -> str:
 
 _TEX = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$",
         "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}",
+        "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", "\n": " ", "\r": " ",
         "±": r"$\pm$"}
 
 
-def _tex_escape(text: str) -> str:
-    return "".join(_TEX.get(ch, ch) for ch in text)
+def tex_escape(text) -> str:
+    """Text as LaTeX typesets it literally (every special character escaped)."""
+    return "".join(_TEX.get(ch, ch) for ch in str(text))
+
+
+_tex_escape = tex_escape
+
+
+def tex_label(text) -> str:
+    """A ``\\label`` key made of ``text``: characters other than letters,
+    digits and ``:-.`` become ``-`` (a key with ``\\``, ``{``, ``}``, ``%``, ``#``
+    ... breaks the document or the reference)."""
+    return re.sub(r"[^A-Za-z0-9:.\-]", "-", str(text))
 
 
 def _tex_p(p) -> str:
@@ -73,7 +117,7 @@ def latex(numbers: dict, decimals: int = 2, label: str = "tab:nas-comparison") -
     sub = " & ".join(["mean $\\pm$ s.e. & $p$"] * len(cols))
     out = [
         "\\begin{table}[t]", "\\centering", "\\small",
-        f"\\caption{{{_tex_escape(caption(numbers))}}}", f"\\label{{{label}}}",
+        f"\\caption{{{tex_escape(caption(numbers))}}}", f"\\label{{{tex_label(label)}}}",
         f"\\begin{{tabular}}{{{spec}}}", "\\toprule",
         f"Strategy & $n$ & {budgets} \\\\", rules, f" & & {sub} \\\\", "\\midrule",
     ]

@@ -6,7 +6,6 @@
   address, with a progress bar on stderr, and stores each finished run
   durably as it arrives.
 - :func:`execute_job` is what a worker runs: one :func:`run_search`.
-- :func:`add_compare_parser`: the ``nasbench-suite compare`` command.
 
 The same job gives the same trajectory bytes on any executor and any number
 of workers (DESIGN.md, determinism): a job carries its seed, and a worker
@@ -16,19 +15,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import json
 import os
 import platform
 import socket
-import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 
 from .gridspec import (DEFAULT_BUDGET, DEFAULT_SEEDS, SETTING_KEYS, BenchmarkEntry, Grid, GridConfigError,
-                       GridRunError, Job, StrategyEntry, apply_hyperparameter_flags, file_sha256,
-                       load_config_file, merge_config, parse_seeds, resolve_grid)
-from .progress import Progress, format_seconds
+                       GridRunError, Job, StrategyEntry, file_sha256, load_config_file, merge_config,
+                       parse_seeds, resolve_grid)
+from .progress import Progress
 from .results import ResultsWriter, Run
 from .trajectory import Trajectory
 
@@ -36,7 +33,7 @@ SCHEDULER_TIMEOUT_S = 20  # connecting to a Dask scheduler
 COMPACT_EVERY_S = 300.0  # fold the journal into the HDF5 file this often during a long grid
 
 __all__ = ["DEFAULT_BUDGET", "DEFAULT_SEEDS", "SETTING_KEYS", "BenchmarkEntry", "Grid", "GridConfigError",
-           "GridRunError", "GridSummary", "Job", "StrategyEntry", "add_compare_parser", "execute_job",
+           "GridRunError", "GridSummary", "Job", "StrategyEntry", "execute_job",
            "file_sha256", "load_config_file", "merge_config", "open_executor", "parse_seeds", "resolve_grid",
            "run_grid"]
 
@@ -80,10 +77,80 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
-def _ignore_sigint() -> None:
-    import signal
+def _worker_init(parent_pid: int) -> None:
+    """Initialiser of the local pool's workers: Ctrl-C is the parent's to handle
+    (it stops the grid), and a worker never outlives the parent.
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the grid
+    A worker blocks reading the pool's call queue, whose write end every worker
+    holds too, so it would not notice a parent killed with SIGKILL or SIGTERM:
+    the workers, and the resource tracker whose pipe they keep open, would run
+    on as orphans. Two guards end them:
+
+    - Linux: ``PR_SET_PDEATHSIG`` = SIGKILL, immediate even inside a C call
+      that holds the GIL. The kernel sends it when the parent *thread* that
+      spawned the worker exits, so it is armed only for workers spawned by the
+      parent's main thread (which ends only with the process).
+    - everywhere: a daemon thread that waits for the parent process to end
+      (a pidfd on Linux >= 5.3, else polling ``os.getppid()``).
+
+    A parent that died before these were set up has already handed the worker
+    to another process: ``os.getppid()`` then differs and the worker exits."""
+    import signal
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if _spawned_by_main_thread(parent_pid):
+        _set_parent_death_signal(signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before we got here
+        os._exit(1)
+    threading.Thread(target=_exit_with_parent, args=(parent_pid,), name="nasbench-parent-watch",
+                     daemon=True).start()
+
+
+def _spawned_by_main_thread(parent_pid: int) -> bool:
+    """Whether this process is a child of ``parent_pid``'s main thread (Linux
+    /proc; False when it cannot tell)."""
+    try:
+        with open(f"/proc/{parent_pid}/task/{parent_pid}/children") as f:
+            return str(os.getpid()) in f.read().split()
+    except OSError:
+        return False
+
+
+def _set_parent_death_signal(sig: int) -> bool:
+    """``prctl(PR_SET_PDEATHSIG, sig)`` (Linux); False where unavailable."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.prctl(1, int(sig), 0, 0, 0) == 0  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return False
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Blocks until the process ``parent_pid`` (this process's parent) ends, then
+    ends this process at once (os._exit: a worker holds nothing to flush)."""
+    import select
+
+    pidfd = None
+    try:
+        pidfd = os.pidfd_open(parent_pid)
+    except (AttributeError, OSError):  # not Linux >= 5.3 / Python >= 3.9
+        pass
+    try:
+        # Still our parent after pidfd_open: the pidfd names it, not a process that reused the pid.
+        if pidfd is not None and os.getppid() == parent_pid:
+            select.select([pidfd], [], [])
+        else:
+            while os.getppid() == parent_pid:
+                time.sleep(0.5)
+    finally:
+        os._exit(1)
 
 
 # Dask's nanny starts workers with one BLAS thread (distributed.nanny.pre-spawn-environ);
@@ -108,7 +175,8 @@ def open_executor(workers: int | None = None, scheduler: str | None = None):
             raise GridConfigError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
         try:
             threads = sum(client.nthreads().values())
-            yield client.get_executor(pure=False), max(2, 2 * threads), f"dask {scheduler} ({threads} threads)"
+            yield (client.get_executor(pure=False), max(2, 2 * threads),
+                   f"dask {scheduler} ({threads} thread{'' if threads == 1 else 's'})")
         finally:
             client.close()
         return
@@ -120,9 +188,10 @@ def open_executor(workers: int | None = None, scheduler: str | None = None):
     for k, v in _ONE_THREAD.items():
         os.environ.setdefault(k, v)
     # spawn: a fresh interpreter per worker, no forked HDF5 handles or threads.
-    ex = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_sigint)
+    ex = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init,
+                             initargs=(os.getpid(),))
     try:
-        yield ex, 2 * n, f"process pool ({n} workers)"
+        yield ex, 2 * n, f"process pool ({n} worker{'' if n == 1 else 's'})"
     finally:
         ex.shutdown(wait=True, cancel_futures=True)
         for k, v in saved.items():
@@ -157,11 +226,13 @@ class GridSummary:
 
 def run_grid(grid: Grid, output, workers: int | None = None, scheduler: str | None = None,
              progress: bool = True, command: list | None = None, config_text: str | None = None,
-             stream=None) -> GridSummary:
+             stream=None, on_start=None) -> GridSummary:
     """Runs the grid's jobs that ``output`` does not hold yet and stores each
     finished run durably; returns a :class:`GridSummary`. Raises
     :class:`GridConfigError` (nothing run) or :class:`GridRunError` (some runs
-    failed; the others are stored).
+    failed; the others are stored). ``on_start()`` is called once the results
+    file is open and agrees with the grid, before the first run (the command
+    prints its plan there, after every check that can refuse the grid).
 
     The local pool starts workers with ``spawn``: a script that calls this
     needs the usual ``if __name__ == "__main__":`` guard."""
@@ -178,6 +249,8 @@ def run_grid(grid: Grid, output, workers: int | None = None, scheduler: str | No
                      "executor": description, "versions": versions(), "jobs": len(jobs)}
             writer.set_config(config, entry)
             writer.compact()  # the configuration is on disk before the first run
+            if on_start is not None:
+                on_start()
             todo = [j for j in jobs if j.key not in writer.done]
             bar = Progress(len(jobs), done=len(jobs) - len(todo), stream=stream, enabled=progress)
             failed: list = []
@@ -194,6 +267,10 @@ def run_grid(grid: Grid, output, workers: int | None = None, scheduler: str | No
                           time.monotonic() - t0, description)
     if failed:
         job, err = failed[0]
+        if any(e.startswith("MemoryError") for _, e in failed):
+            raise GridRunError(f"out of memory while running the grid: {len(failed)} of {len(todo)} runs failed "
+                               f"(the others are stored in {writer.path}); try fewer --workers or --async-workers "
+                               "or a smaller budget, then run the same command again", memory=True)
         raise GridRunError(f"{len(failed)} of {len(todo)} runs failed (the others are stored in {writer.path}); "
                            f"first: {job.strategy} seed {job.seed} on {job.benchmark}: {err}")
     return summary
@@ -222,8 +299,9 @@ def _drain(executor, slots: int, todo: list, writer: ResultsWriter, bar: Progres
                 try:
                     rec = fut.result()
                 except BrokenProcessPool as exc:
-                    raise GridRunError(f"a worker process died ({exc}); finished runs are stored: "
-                                       "re-run the same command to continue") from None
+                    raise GridRunError(f"a worker process died ({exc}; killed, or out of memory: try fewer "
+                                       "--workers); finished runs are stored: re-run the same command to "
+                                       "continue") from None
                 except Exception as exc:  # a failed run: keep going, report at the end
                     failed.append((job, f"{type(exc).__name__}: {exc}"))
                 else:
@@ -237,182 +315,3 @@ def _drain(executor, slots: int, todo: list, writer: ResultsWriter, bar: Progres
     finally:
         for fut in futures:
             fut.cancel()
-
-
-# ------------------------------------------------------------------ command line
-
-_DESCRIPTION = """\
-Compare search strategies on tabular benchmarks: every benchmark x strategy x
-seed runs one search with the same budget, and each finished run's trajectory
-goes into one HDF5 results file with the full configuration that produced it
-(versions, each benchmark's sha256, strategies and hyper-parameters, seeds,
-the command line).
-
-Settings come from a TOML file (CONFIG), from flags, or both (flags win).
-Left out, they default to: the table's first dataset; search on valid_acc and
-report test_acc, each at the highest fidelity (epochs) where the table has
-values; 10 seeds (0..9); a budget of 100 queries; one simulated worker.
-
-Resuming: run the same command again. Runs already in the results file are
-skipped, so every (benchmark, strategy, seed) is stored exactly once; a
-process killed at any moment (even SIGKILL) loses only the runs in flight.
-More seeds or strategies can be added to an existing file the same way;
-changing the budget, metrics or a table is refused (use another -o).
-
-Execution: a local process pool (--workers, default: all cores), or with
---scheduler tcp://HOST:PORT an existing Dask distributed cluster (pip install
-'nasbench-suite[distributed]'; workers must see the benchmark files at the
-same paths). Results are identical either way.
-"""
-
-_EPILOG = """\
-config file (TOML):
-  benchmarks = ["nb201_public.h5"]          # or [[benchmarks]] tables: path, label,
-                                            #   dataset, search_metric, report_metric
-  dataset = "cifar10"
-  search_metric = "valid_acc@12"            # metric@epochs; no @: highest with data
-  report_metric = "test_acc@200"
-  seeds = 20                                # or "0-19", or [0, 3, 7]
-  budget = { queries = 150 }                # and/or seconds = ..., epochs = ...
-  workers = 8                               # processes (or scheduler = "tcp://...")
-  output = "results.h5"
-
-  [[strategies]]
-  name = "random_search"
-
-  [[strategies]]
-  name = "regularized_evolution"
-  label = "RE (P=20)"                       # a label per variant
-  hyperparameters = { population_size = 20, sample_size = 5 }
-
-  Relative paths in the file are relative to the file's directory.
-
-examples:
-  nasbench-suite compare --benchmark nb201.h5 --dataset cifar10 \\
-      --strategies random_search,regularized_evolution,local_search --seeds 20 \\
-      --budget-queries 150 --search-metric valid_acc@12 --report-metric test_acc@200 -o results.h5
-  nasbench-suite compare grid.toml                      # everything from the file
-  nasbench-suite compare grid.toml --seeds 100          # same grid, more seeds (resumes)
-  nasbench-suite compare grid.toml --scheduler tcp://10.0.0.5:8786
-  nasbench-suite report results.h5 -o report/
-"""
-
-
-def add_compare_parser(subparsers):
-    """Adds the ``compare`` command; its handler is stored as ``run``."""
-    import argparse
-
-    p = subparsers.add_parser("compare", help="run benchmarks x strategies x seeds into a results file",
-                              description=_DESCRIPTION, epilog=_EPILOG,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("config", nargs="?", metavar="CONFIG.toml", help="grid settings (flags override them)")
-    p.add_argument("--benchmark", action="append", metavar="TABLE.h5",
-                   help="a table to search (repeat for several); replaces the config's benchmarks")
-    p.add_argument("--dataset", metavar="NAME", help="dataset of the tables (default: each table's first)")
-    p.add_argument("--strategies", metavar="A,B,...", help="registered strategy names, comma-separated")
-    p.add_argument("--hp", action="append", metavar="STRATEGY.KEY=VALUE",
-                   help="a strategy hyper-parameter (VALUE as JSON), e.g. regularized_evolution.population_size=20")
-    p.add_argument("--seeds", metavar="N|A-B|LIST", help="10 (0..9, the default), 0-19, or 1,4,9")
-    p.add_argument("--budget-queries", type=int, metavar="N", help="finished evaluations per run (default 100)")
-    p.add_argument("--budget-seconds", type=float, metavar="S", help="simulated seconds per run")
-    p.add_argument("--budget-epochs", type=float, metavar="E", help="trained epochs per run")
-    p.add_argument("--search-metric", metavar="METRIC@EPOCHS",
-                   help="what strategies see (default: valid_acc at the highest fidelity with values)")
-    p.add_argument("--report-metric", metavar="METRIC@EPOCHS",
-                   help="what is reported (default: test_acc at the highest fidelity with values)")
-    p.add_argument("--async-workers", type=int, metavar="N",
-                   help="simulated parallel evaluations inside each run (default 1)")
-    p.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: all cores)")
-    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask distributed scheduler")
-    p.add_argument("-o", "--output", metavar="RESULTS.h5", help="results file (created or resumed)")
-    p.add_argument("--dry-run", action="store_true", help="check the settings, print the plan, run nothing")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(run=_cmd_compare)
-    return p
-
-
-def settings_from_args(args) -> tuple[dict, str | None]:
-    """Merges the config file (if any) and the flags; returns (settings, config text)."""
-    settings, text = {}, None
-    if args.config:
-        settings = load_config_file(args.config)
-        with open(args.config, encoding="utf-8", errors="replace") as f:
-            text = f.read()
-    flags = {"dataset": args.dataset, "seeds": args.seeds, "search_metric": args.search_metric,
-             "report_metric": args.report_metric, "async_workers": args.async_workers,
-             "workers": args.workers, "scheduler": args.scheduler, "output": args.output}
-    settings.update({k: v for k, v in flags.items() if v is not None})
-    if args.benchmark:
-        settings["benchmarks"] = list(args.benchmark)
-    if args.strategies is not None:
-        settings["strategies"] = args.strategies
-    budget = {k: v for k, v in (("queries", args.budget_queries), ("seconds", args.budget_seconds),
-                                ("epochs", args.budget_epochs)) if v is not None}
-    if budget:
-        settings["budget"] = budget
-    if "strategies" in settings:
-        strategies = settings["strategies"]
-        if isinstance(strategies, str):
-            strategies = [s.strip() for s in strategies.split(",") if s.strip()]
-        if isinstance(strategies, list):
-            settings["strategies"] = apply_hyperparameter_flags(strategies, args.hp)
-    elif args.hp:
-        raise GridConfigError("--hp needs --strategies (or strategies in the config file)")
-    return settings, text
-
-
-def _command_line(args) -> list[str]:
-    """The command as given (rebuilt from the parsed flags, so it is right
-    however ``main`` was called)."""
-    out = ["nasbench-suite", "compare"] + ([args.config] if args.config else [])
-    for b in args.benchmark or []:
-        out += ["--benchmark", b]
-    for flag in ("dataset", "strategies", "seeds", "budget_queries", "budget_seconds", "budget_epochs",
-                 "search_metric", "report_metric", "async_workers", "workers", "scheduler", "output"):
-        value = getattr(args, flag)
-        if value is not None:
-            out += ["-o" if flag == "output" else "--" + flag.replace("_", "-"), str(value)]
-    for hp in args.hp or []:
-        out += ["--hp", hp]
-    return out
-
-
-def _cmd_compare(args) -> int:
-    from ..cli import UsageError
-
-    try:
-        settings, text = settings_from_args(args)
-        if "strategies" not in settings:
-            raise GridConfigError("which strategies? pass --strategies random_search,local_search,... "
-                                  "(or strategies in CONFIG.toml)")
-        output = settings.get("output")
-        if not output and not args.dry_run:
-            raise GridConfigError("where to? pass -o RESULTS.h5 (or output in CONFIG.toml)")
-        workers = settings.get("workers")
-        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-            raise GridConfigError(f"workers must be a positive integer, got {workers!r}")
-        grid = resolve_grid(settings)
-    except GridConfigError as exc:
-        raise UsageError(str(exc)) from None
-    jobs = grid.jobs()
-    if args.dry_run:
-        print(json.dumps({"jobs": len(jobs), **grid.config()}, indent=2, sort_keys=True))
-        return 0
-    print(f"compare: {len(grid.benchmarks)} benchmark(s) x {len(grid.strategies)} strategies x "
-          f"{len(grid.seeds)} seeds = {len(jobs)} runs, budget {grid.budget.to_dict()} -> {output}",
-          file=sys.stderr)
-    try:
-        summary = run_grid(grid, output, workers=workers, scheduler=settings.get("scheduler"),
-                           progress=not args.quiet, command=_command_line(args), config_text=text)
-    except GridConfigError as exc:
-        raise UsageError(str(exc)) from None
-    except GridRunError as exc:
-        print(f"nasbench-suite: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"compare: stopped; the finished runs are stored in {output}: run the same command again "
-              "to continue", file=sys.stderr)
-        raise
-    print(f"{summary.path}: {summary.total} runs ({summary.resumed} already stored, {summary.new} new) "
-          f"in {format_seconds(summary.wall_seconds)} on {summary.executor}")
-    return 0

@@ -21,6 +21,10 @@ from .search import parse_metric
 
 DEFAULT_SEEDS = 10
 DEFAULT_BUDGET = {"queries": 100}
+MAX_SEED = 2 ** 63 - 1  # seeds are stored as int64
+MAX_SEEDS = 100_000  # seeds in one grid: each is a run per benchmark and strategy
+MAX_QUERIES = 2 ** 63 - 1  # a budget of queries is stored as int64
+MAX_ASYNC_WORKERS = 100_000  # simulated parallel evaluations inside one run
 SETTING_KEYS = ("benchmarks", "dataset", "strategies", "seeds", "budget", "search_metric", "report_metric",
                 "async_workers", "workers", "scheduler", "output")
 
@@ -30,7 +34,12 @@ class GridConfigError(ValueError):
 
 
 class GridRunError(RuntimeError):
-    """Runs failed while the grid ran; the finished ones are stored."""
+    """Runs failed while the grid ran; the finished ones are stored.
+    ``memory``: they failed for want of memory (the settings can fix it)."""
+
+    def __init__(self, message: str, memory: bool = False):
+        super().__init__(message)
+        self.memory = memory
 
 
 @dataclass(frozen=True)
@@ -158,16 +167,34 @@ def load_config_file(path) -> dict:
 
 
 def parse_seeds(value) -> list[int]:
-    """``10`` -> 0..9; ``"3-7"`` -> 3..7; ``"1,4,9"`` or ``[1, 4, 9]`` -> those."""
+    """``10`` -> 0..9; ``"3-7"`` -> 3..7; ``"1,4,9"`` or ``[1, 4, 9]`` -> those.
+
+    At least 1 and at most :data:`MAX_SEEDS` seeds, each from 0 to
+    :data:`MAX_SEED` (they are stored as int64)."""
+    forms = "a count (20), a range (0-19) or a list (1,4,9) of non-negative integers"
+
     def bad():
-        return GridConfigError(f"seeds must be a count (20), a range (0-19) or a list (1,4,9) of "
-                               f"non-negative integers, got {value!r}")
+        return GridConfigError(f"seeds must be {forms}, got {value!r}")
+
+    def too_many(n) -> GridConfigError:
+        given = "" if isinstance(value, (int, np.integer)) else f" ({value!r})"
+        return GridConfigError(f"seeds must be at most {MAX_SEEDS} seeds, got {n}{given}; "
+                               "every seed is one run per benchmark and strategy")
+
+    def check_seed(x) -> None:
+        if x > MAX_SEED:
+            raise GridConfigError(f"seed {x} is too large: seeds must be at most {MAX_SEED} (2**63-1), "
+                                  f"got {value!r}")
+
     if isinstance(value, bool):
         raise bad()
-    if isinstance(value, int):
+    if isinstance(value, (int, np.integer)):
         if value < 1:
-            raise bad()
-        return list(range(value))
+            raise GridConfigError(f"seeds must be at least 1 seed, got {int(value)} (a count of 10 runs "
+                                  "seeds 0..9)")
+        if value > MAX_SEEDS:
+            raise too_many(int(value))
+        return list(range(int(value)))
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -175,16 +202,27 @@ def parse_seeds(value) -> list[int]:
                 return parse_seeds(int(text))
             if "-" in text and "," not in text:
                 lo, hi = (int(x) for x in text.split("-", 1))
-                if lo > hi:
+                if lo < 0 or lo > hi:
                     raise bad()
+                check_seed(hi)
+                if hi - lo + 1 > MAX_SEEDS:
+                    raise too_many(hi - lo + 1)
                 return list(range(lo, hi + 1))
             value = [int(x) for x in text.split(",") if x.strip()]
+        except GridConfigError:
+            raise
         except ValueError:
+            if isinstance(value, str) and text.lstrip("-").isdigit() and text.startswith("-"):
+                raise GridConfigError(f"seeds must be at least 1 seed, got {text} ({forms})") from None
             raise bad() from None
     if not isinstance(value, (list, tuple)) or not value:
         raise bad()
     if any(isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 0 for x in value):
         raise bad()
+    if len(value) > MAX_SEEDS:
+        raise too_many(len(value))
+    for x in value:
+        check_seed(x)
     if len(set(value)) != len(value):
         raise GridConfigError(f"seeds repeat: {value!r}; every seed runs once")
     return [int(x) for x in value]
@@ -212,6 +250,13 @@ def _strategy_entries(value) -> list[StrategyEntry]:
         hp = item.get("hyperparameters", {})
         if not isinstance(hp, dict):
             raise GridConfigError(f"strategy {item['name']!r}: hyperparameters must be a table, got {hp!r}")
+        valid = hyperparameter_names(item["name"])
+        unknown = [k for k in hp if k not in valid]
+        if unknown:
+            takes = ", ".join(valid) if valid else "none"
+            raise GridConfigError(f"strategy {item.get('label', item['name'])!r}: unknown hyper-parameter"
+                                  f"{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+                                  f"{item['name']} takes: {takes}")
         label = item.get("label", item["name"])
         try:
             check_label("strategy", label)
@@ -225,11 +270,39 @@ def _strategy_entries(value) -> list[StrategyEntry]:
     return out
 
 
+def hyperparameter_names(name: str) -> list[str]:
+    """The keyword arguments a registered strategy's constructor takes (its
+    hyper-parameters), in the order it declares them; subclasses that pass
+    ``**kwargs`` on add their bases' ones."""
+    import inspect
+
+    from ..strategies import strategy_class
+
+    out: list[str] = []
+    for cls in strategy_class(name).__mro__:
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = list(inspect.signature(init).parameters.values())[1:]  # self
+        out += [p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+                and p.name not in ("space", "rng") and p.name not in out]
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return out
+
+
 def apply_hyperparameter_flags(strategies, flags) -> list:
     """``--hp LABEL.KEY=VALUE`` (VALUE read as JSON, else as a string)."""
-    strategies = [dict(s, hyperparameters=dict(s.get("hyperparameters", {}))) if isinstance(s, dict)
-                  else {"name": s, "hyperparameters": {}} for s in strategies]
-    by_label = {s.get("label", s["name"]): s for s in strategies}
+    def entry(s):
+        if not isinstance(s, dict):
+            return {"name": s, "hyperparameters": {}}
+        hp = s.get("hyperparameters", {})
+        return dict(s, hyperparameters=dict(hp)) if isinstance(hp, dict) else dict(s)
+
+    # Malformed entries are left as they are, for _strategy_entries to name.
+    strategies = [entry(s) for s in strategies]
+    by_label = {s.get("label", s.get("name")): s for s in strategies
+                if isinstance(s.get("hyperparameters"), dict)}
     for flag in flags or ():
         target, eq, raw = flag.partition("=")
         label, dot, key = target.rpartition(".")
@@ -237,11 +310,14 @@ def apply_hyperparameter_flags(strategies, flags) -> list:
             raise GridConfigError(f"--hp {flag!r}: write STRATEGY.KEY=VALUE, "
                                   "e.g. regularized_evolution.population_size=20")
         if label not in by_label:
-            raise GridConfigError(f"--hp {flag!r}: strategy {label!r} is not in the grid ({', '.join(by_label)})")
+            raise GridConfigError(f"--hp {flag!r}: strategy {label!r} is not in the grid "
+                                  f"({', '.join(map(str, by_label))})")
         try:
             value = json.loads(raw)
         except ValueError:
             value = raw
+        except RecursionError:
+            raise GridConfigError(f"--hp {flag[:60]!r}...: the value is nested too deeply") from None
         by_label[label]["hyperparameters"][key] = value
     return strategies
 
@@ -358,8 +434,30 @@ def _check_strategy_fits(s: StrategyEntry, b: BenchmarkEntry) -> None:
     try:
         strat = make_strategy(s.name, b.space, np.random.default_rng(0), **s.hyperparameters)
         strat.bind(np.asarray(b.fidelities, dtype=np.float64), float(b.search_metric.split("@")[1]))
-    except (TypeError, ValueError) as exc:
-        raise GridConfigError(f"strategy {s.label!r} on {b.label}: {exc}") from None
+    except MemoryError:
+        raise GridConfigError(f"strategy {s.label!r} on {b.label}: its hyper-parameters "
+                              f"{s.hyperparameters} ask for more memory than there is") from None
+    except (TypeError, ValueError, ArithmeticError, AttributeError, LookupError) as exc:
+        # A value of the wrong type or size (the constructor is the first to use it).
+        kind = "" if isinstance(exc, (TypeError, ValueError)) else f"{type(exc).__name__}: "
+        text = str(exc)
+        text = text[len(s.name) + 2:] if text.startswith(f"{s.name}: ") else text  # make_strategy's prefix
+        given = ", ".join(f"{k}={v!r}" for k, v in s.hyperparameters.items())
+        if given and not any(k in text for k in s.hyperparameters):
+            text += f" (hyper-parameters: {given})"
+        raise GridConfigError(f"strategy {s.label!r} on {b.label}: {kind}{text}") from None
+
+
+def _budget(value) -> Budget:
+    """The grid's budget (:class:`Budget`'s own messages start with "budget")."""
+    try:
+        budget = Budget.parse(value or dict(DEFAULT_BUDGET))
+    except (TypeError, ValueError, OverflowError) as exc:
+        text = str(exc)
+        raise GridConfigError(text if "budget" in text else f"budget: {text}") from None
+    if budget.queries is not None and budget.queries > MAX_QUERIES:
+        raise GridConfigError(f"budget queries must be at most {MAX_QUERIES} (2**63-1), got {budget.queries!r}")
+    return budget
 
 
 def resolve_grid(settings: dict) -> Grid:
@@ -370,13 +468,10 @@ def resolve_grid(settings: dict) -> Grid:
     """
     strategies = _strategy_entries(settings.get("strategies"))
     seeds = parse_seeds(settings.get("seeds", DEFAULT_SEEDS))
-    try:
-        budget = Budget.parse(settings.get("budget") or dict(DEFAULT_BUDGET))
-    except (TypeError, ValueError) as exc:
-        raise GridConfigError(f"budget: {exc}") from None
+    budget = _budget(settings.get("budget"))
     aw = settings.get("async_workers", 1)
-    if isinstance(aw, bool) or not isinstance(aw, int) or aw < 1:
-        raise GridConfigError(f"async_workers must be a positive integer, got {aw!r}")
+    if isinstance(aw, bool) or not isinstance(aw, int) or not 1 <= aw <= MAX_ASYNC_WORKERS:
+        raise GridConfigError(f"async_workers must be an integer from 1 to {MAX_ASYNC_WORKERS}, got {aw!r}")
     benchmarks = _benchmark_entries(settings.get("benchmarks"), settings.get("dataset"),
                                     settings.get("search_metric"), settings.get("report_metric"))
     for b in benchmarks:

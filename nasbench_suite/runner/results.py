@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import _core
+from ..tables._litter import clean_stale_temps
 from ..tables._schema import _fsync_dir, _mode_for, now_iso
 from ..tables.errors import TableFormatError
 from ..tables.journal import _HEADER, MAGIC, journal_path, lock_path, read_journal
@@ -124,12 +125,78 @@ def _check_root(h5, path) -> None:
                            f"version {FORMAT_VERSION}; upgrade nasbench-suite")
 
 
+MAX_SEED = 2 ** 63 - 1  # seeds are stored as int64
+
+
+def _record_problem(rec) -> str | None:
+    """What is wrong with a journal record (a run as :meth:`Run.to_record`
+    writes it), or None. A record with a valid CRC may still have been written
+    by another program or version: every field is checked before it is used."""
+    if not isinstance(rec, dict):
+        return f"a JSON {type(rec).__name__}, not an object"
+    for key in ("benchmark", "strategy"):
+        label = rec.get(key)
+        if not isinstance(label, str):
+            return f"{key} is {label!r}, not a label" if key in rec else f"no {key!r}"
+        try:
+            check_label(key, label)
+        except ValueError as exc:
+            return str(exc)
+    seed = rec.get("seed")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        return f"seed is {seed!r}, not an integer from 0 to 2**63-1" if "seed" in rec else "no 'seed'"
+    if not isinstance(rec.get("info", {}), dict):
+        return f"info is a {type(rec['info']).__name__}, not an object"
+    traj = rec.get("trajectory")
+    if not isinstance(traj, dict):
+        return f"trajectory is a {type(traj).__name__}, not an object" if "trajectory" in rec else "no 'trajectory'"
+    lengths = {}
+    for c in _FLOAT_COLUMNS:
+        if c not in traj:
+            return f"trajectory has no {c!r} column"
+        col = traj[c]
+        if not isinstance(col, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in col):
+            return f"trajectory column {c!r} is not a list of numbers"
+        lengths[c] = len(col)
+    for c in _STR_COLUMNS:
+        if c not in traj:
+            return f"trajectory has no {c!r} column"
+        col = traj[c]
+        if not isinstance(col, list) or not all(isinstance(x, str) and x.isascii() for x in col):
+            return f"trajectory column {c!r} is not a list of ASCII strings"
+        lengths[c] = len(col)
+    if len(set(lengths.values())) > 1:
+        return "trajectory columns differ in length (" + ", ".join(f"{c} {n}" for c, n in lengths.items()) + ")"
+    if not isinstance(traj.get("meta", {}), dict):
+        return f"trajectory meta is a {type(traj['meta']).__name__}, not an object"
+    return None
+
+
 def _read_journal(path) -> list[Run]:
+    jp = journal_path(path)
     try:
-        return [Run.from_record(r) for r in read_journal(path)]
+        records = read_journal(path)
     except TableFormatError as exc:  # the journal reader words it for tables
-        raise ResultsError(f"{journal_path(path)}: corrupt results journal ({exc}); move it aside to "
+        text = str(exc)
+        text = text[len(jp) + 2:] if text.startswith(f"{jp}: ") else text  # the path once
+        raise ResultsError(f"{jp}: corrupt results journal ({text}); move it aside to "
                            "read the runs already compacted into the results file") from None
+    except (ValueError, RecursionError) as exc:  # a frame with a valid CRC whose payload is not JSON
+        raise ResultsError(f"{jp}: corrupt results journal (a record is not JSON: {exc}); move it aside to "
+                           "read the runs already compacted into the results file") from None
+    except IsADirectoryError:
+        raise ResultsError(f"{jp}: is a directory, not a results journal; move it aside") from None
+    except OSError as exc:
+        raise ResultsError(f"{jp}: cannot read the results journal ({exc.strerror or exc})") from None
+    runs = []
+    for number, rec in enumerate(records, start=1):
+        problem = _record_problem(rec)
+        if problem is not None:
+            raise ResultsError(f"{jp}: record {number} of {len(records)}: {problem}; it is not a run this "
+                               "nasbench-suite wrote (the CRC is right, the content is not): move the journal "
+                               "aside to read the runs already compacted into the results file")
+        runs.append(Run.from_record(rec))
+    return runs
 
 
 _COMPRESS = dict(compression="gzip", compression_opts=4, shuffle=True)
@@ -200,7 +267,12 @@ def load_results(path) -> Results:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ResultsError(f"{path}: no such results file; write one with `nasbench-suite compare -o {path}`")
-    journal = _read_journal(path)  # before the HDF5 file: a run compacted in between is then seen twice, not lost
+    if os.path.isdir(path):
+        raise ResultsError(f"{path}: is a directory, not a results file; pass the file written by "
+                           f"`nasbench-suite compare -o`, e.g. {os.path.join(path, 'results.h5')}")
+    # The journal of the resolved path (the writer's), read before the HDF5 file: a run
+    # compacted in between is then seen twice, not lost.
+    journal = _read_journal(os.path.realpath(path))
     runs: dict = {}
     with _open_h5(path) as h5:
         _check_root(h5, path)
@@ -222,10 +294,15 @@ class ResultsWriter:
     """
 
     def __init__(self, path):
-        self.path = os.path.abspath(os.fspath(path))
+        # Resolved: two names of one file (a symlink and its target) share one lock and one
+        # journal, and compaction renames onto the file instead of replacing the symlink.
+        self.path = os.path.realpath(os.fspath(path))
         directory = os.path.dirname(self.path)
         if not os.path.isdir(directory):
             raise ResultsError(f"{path}: directory {directory} does not exist; create it first")
+        if os.path.isdir(self.path):
+            raise ResultsError(f"{path}: is a directory; name the results file to write, e.g. "
+                               f"-o {os.path.join(os.fspath(path), 'results.h5')}")
         self._lock_fd = os.open(lock_path(self.path), os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -233,6 +310,7 @@ class ResultsWriter:
             os.close(self._lock_fd)
             raise ResultsError(f"{path}: another `nasbench-suite compare` is writing this results file "
                                "(it holds the .lock); wait for it or use another -o") from None
+        clean_stale_temps(self.path)  # .tmp-*.h5 of compactions killed before their rename
         self._journal_fd = None
         self._pending: list[Run] = []
         self._dirty = False

@@ -33,7 +33,7 @@ import numpy as np
 
 from .._errors import InvalidSpecError
 from ..spaces import nb101
-from .errors import TableError, TableFormatError
+from .errors import TableFormatError
 from .protobuf_lite import ProtobufDecodeError, decode_model_metrics
 from .tfrecord import iter_records
 from .writer import TableWriter
@@ -297,47 +297,3 @@ def convert_nb101(source_path, out_path, *, dataset: str = "cifar10", progress: 
             records=records, cells=int(rows.size), datasets={dataset: _PROVENANCE_NOTES},
         )
     return out_path
-
-
-# ------------------------------------------------------------------ command line
-_DESCRIPTION = """\
-Convert an official NAS-Bench-101 TFRecord file (nasbench_full.tfrecord or
-nasbench_only108.tfrecord) into a nasbench-suite table. TensorFlow is not
-needed. Record CRCs and every record's module hash are checked; on any error
-nothing is written at OUT.
-"""
-
-_EPILOG = """\
-examples:
-  nasbench-suite convert nb101 nasbench_only108.tfrecord -o nb101_108.h5
-  nasbench-suite convert nb101 nasbench_full.tfrecord -o nb101.h5 --overwrite
-"""
-
-
-def _cmd_convert_nb101(args) -> int:
-    try:
-        path = convert_nb101(args.source, args.output, dataset=args.dataset,
-                             progress=not args.quiet, overwrite=args.overwrite)
-    except (TableError, FileExistsError, OSError) as exc:
-        from ..cli import UsageError  # the command's "user can fix it" error, exit status 2
-
-        raise UsageError(str(exc)) from None
-    print(path)
-    return 0
-
-
-def add_convert_nb101_parser(subparsers):
-    """Adds ``nb101`` to the ``convert`` command's subparsers; returns the parser.
-    Its handler is stored as ``run`` (``args.run(args) -> exit status``)."""
-    import argparse
-
-    p = subparsers.add_parser("nb101", help="official NAS-Bench-101 TFRecord file -> table",
-                              description=_DESCRIPTION, epilog=_EPILOG,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("source", metavar="SOURCE", help="nasbench_full.tfrecord or nasbench_only108.tfrecord")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.h5", help="table to write")
-    p.add_argument("--dataset", default="cifar10", help="dataset name in the table (default cifar10)")
-    p.add_argument("--overwrite", action="store_true", help="replace OUT.h5 if it exists")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(run=_cmd_convert_nb101)
-    return p

@@ -1,4 +1,6 @@
-"""``nasbench-suite generate`` and ``nasbench-suite verify`` (parsers and handlers).
+"""``nasbench-suite generate`` and ``nasbench-suite verify``: train a whole
+tabular benchmark with the suite's own trainer, and check one
+(:mod:`nasbench_suite.train.generate`).
 
 Importing this module does not import torch: ``--help`` works without the
 ``[train]`` extra, and running without it says what to install.
@@ -7,31 +9,40 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
-PROG = "nasbench-suite"
+from nasbench_suite.spaces import nb201
+
+from ._common import INT64_MAX, MAX_THREADS, PROG, RAW, UsageError, bounded_int, error, input_file, output_file
+
 DEFAULT_TABLE = "tabular_data/nb201-digits.h5"
+MAX_SEEDS = 1000  # seeds per class of a generated table
+MAX_VERIFY_ROWS = 100_000  # more than any table has classes
 
 
 def add_generate_parsers(commands) -> None:
+    """Adds ``generate`` (one action per space) and ``verify`` to the top-level subparsers."""
     gen = commands.add_parser(
         "generate", help="train a whole tabular benchmark with the suite's own trainer",
         description="Train one representative of every isomorphism class of a search space (and one "
                     "disconnected cell) on an offline dataset and write a table (docs/FORMAT.md, "
                     "lookup='class'). Resumable: run the same command again to continue.",
         epilog="example:\n  nasbench-suite generate nb201 --dataset digits -o tabular_data/nb201-digits.h5",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=RAW)
     spaces = gen.add_subparsers(dest="generate_space", metavar="SPACE")
     spaces.required = True
-    p = spaces.add_parser("nb201", help="the NAS-Bench-201 cell space (8,764 classes + disconnected)")
+    p = spaces.add_parser(nb201.SPACE.name, help="the NAS-Bench-201 cell space (8,764 classes + disconnected)")
     p.add_argument("--dataset", default="digits", help="dataset to train on (default: digits, offline)")
     p.add_argument("-o", "--out", default=DEFAULT_TABLE, help=f"table to write or resume (default: {DEFAULT_TABLE})")
     p.add_argument("--preset", default="digits", help="training preset (default: digits, see train/presets.py)")
-    p.add_argument("--seeds", type=int, default=2, help="seeds per class, 0..N-1 (default: 2)")
-    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: one per core)")
+    p.add_argument("--seeds", type=bounded_int(1, MAX_SEEDS), default=2,
+                   help=f"seeds per class, 0..N-1, N from 1 to {MAX_SEEDS} (default: 2)")
+    p.add_argument("--workers", type=bounded_int(1, MAX_THREADS), default=None,
+                   help="local worker processes (default: one per core)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://HOST:PORT instead")
     p.add_argument("--data-root", default=None, help="where dataset files live (digits needs none)")
-    p.add_argument("--max-runs", type=int, default=None,
+    p.add_argument("--max-runs", type=bounded_int(0, INT64_MAX), default=None,
                    help="stop after this many new runs, whole classes when grouped (resumable)")
     p.add_argument("--group-seeds", action=argparse.BooleanOptionalAction, default=None,
                    help="train a class's seeds as one grouped network, about 25%% less CPU time (default: as the "
@@ -48,8 +59,9 @@ def add_generate_parsers(commands) -> None:
                     "same torch version and CPU as a generating session, otherwise within a stated "
                     "tolerance. Exit status 1 when they disagree.")
     v.add_argument("table", help="the generated table")
-    v.add_argument("--rows", type=int, default=3, help="rows to retrain (default: 3)")
-    v.add_argument("--seed", type=int, default=0, help="seed of the row choice (default: 0)")
+    v.add_argument("--rows", type=bounded_int(1, MAX_VERIFY_ROWS), default=3,
+                   help=f"rows to retrain, 1 to {MAX_VERIFY_ROWS} (default: 3)")
+    v.add_argument("--seed", type=bounded_int(0, INT64_MAX), default=0, help="seed of the row choice (default: 0)")
     v.add_argument("--data-root", default=None)
     v.add_argument("--format", choices=("text", "json"), default="text")
     v.set_defaults(run=_cmd_verify)
@@ -75,11 +87,14 @@ def _overrides(items) -> dict:
 
 
 def _errors():
-    from ._errors import InvalidSpecError
-    from .tables.errors import TableFormatError
-    from .train.data import DatasetNotFound
+    """The library exceptions of generate and verify that a user can fix."""
+    from nasbench_suite._errors import InvalidSpecError
+    from nasbench_suite.tables.errors import TableFormatError
+    from nasbench_suite.train.data import DatasetNotFound
 
-    return (ValueError, TypeError, InvalidSpecError, TableFormatError, DatasetNotFound, FileExistsError)
+    from nasbench_suite.tables.errors import TableError
+
+    return (ValueError, TypeError, InvalidSpecError, TableError, TableFormatError, DatasetNotFound, OSError)
 
 
 def _need_torch() -> bool:
@@ -92,19 +107,18 @@ def _need_torch() -> bool:
 
 
 def _cmd_generate(args) -> int:
+    output_file(args.out, "the table file to write", "nb201-digits.h5")
     if not _need_torch():
         return 2
-    from .train.generate import generate_nb201
+    from nasbench_suite.train.generate import generate_nb201
 
     try:
-        if args.seeds < 1:
-            raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
         summary = generate_nb201(args.out, dataset=args.dataset, seeds=range(args.seeds), preset=args.preset,
                                  workers=args.workers, scheduler=args.scheduler, data_root=args.data_root,
                                  max_runs=args.max_runs, progress=not args.quiet, group_seeds=args.group_seeds,
                                  **_overrides(args.set))
     except _errors() as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        error(" ".join(str(exc).split()))
         return 2
     print(f"{summary['path']}: {summary['done_runs']}/{summary['total_runs']} runs trained "
           f"({summary['new_runs']} now, {summary['cpu_seconds'] / 3600:.3f} core-hours, "
@@ -113,9 +127,12 @@ def _cmd_generate(args) -> int:
 
 
 def _cmd_verify(args) -> int:
+    input_file(args.table, "table file")
+    if not os.path.exists(args.table):
+        raise UsageError(f"{args.table}: no such table file")
     if not _need_torch():
         return 2
-    from .train.generate import verify_table
+    from nasbench_suite.train.generate import verify_table
 
     def show(run):
         if args.format == "text":
@@ -126,7 +143,7 @@ def _cmd_verify(args) -> int:
     try:
         report = verify_table(args.table, rows=args.rows, seed=args.seed, data_root=args.data_root, progress=show)
     except _errors() as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        error(" ".join(str(exc).split()))
         return 2
     if args.format == "json":
         print(json.dumps(report, indent=2))
