@@ -9,7 +9,11 @@ from setuptools import setup
 
 extra_compile_args = []
 if sys.platform != "win32":
-    extra_compile_args = ["-O3", "-fvisibility=hidden"]
+    # -ffp-contract=off: never fuse a multiply and an add into an FMA, even
+    # when CFLAGS target a CPU that has one (csrc/detmath.hpp, csrc/mlp.hpp:
+    # the strategies' floating point must give the same bits on every
+    # x86-64 machine). No -ffast-math for the same reason.
+    extra_compile_args = ["-O3", "-fvisibility=hidden", "-ffp-contract=off"]
 else:
     extra_compile_args = ["/O2"]
 
@@ -24,6 +28,8 @@ ext_modules = [
             "csrc/nb101.cpp",
             "csrc/nb201.cpp",
             "csrc/index.cpp",
+            "csrc/mlp.cpp",
+            "csrc/det_module.cpp",
         ],
         include_dirs=["csrc"],
         cxx_std=17,

@@ -266,6 +266,10 @@ std::vector<uint64_t> hex_keys(const py::array& a) {
 }
 }  // namespace
 
+namespace nbs {
+void bind_det(py::module_& m);  // det_module.cpp
+}
+
 PYBIND11_MODULE(_core, m) {
   m.doc() = "Private compiled core of nasbench_suite; use nasbench_suite.spaces instead.";
   py::register_exception<InvalidSpec>(m, "InvalidSpecError", PyExc_ValueError);
@@ -572,4 +576,7 @@ PYBIND11_MODULE(_core, m) {
   m.attr("NB101_ADJACENCY_FEATURES") = nb101::kAdjacencyFeatures;
   m.attr("NB101_PATH_FEATURES") = nb101::kPathFeatures;
   m.attr("NB201_PATH_FEATURES") = nb201::kPathFeatures;
+
+  // Machine-independent floating point for the strategies (det_module.cpp).
+  nbs::bind_det(m);
 }

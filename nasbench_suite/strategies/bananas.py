@@ -36,12 +36,17 @@ full 150 epochs, about 1.6e9 multiply-adds per fit at 150 results (0.6 s of
 CPU time on the 2-core machine this was measured on, 1.1 s at 300 results).
 Here ``num_layers=3`` hidden layers and at most ``max_steps=200`` Adam
 updates per fit: the full 150 epochs up to 32 results, fewer epochs beyond,
-so the cost no longer grows with the number of results (about 0.05-0.1 s of
-CPU time per fit plus acquisition on NB101 and NB201). On a synthetic NB201
-objective the shrunk ensemble ranks held-out cells as well as the paper's
-(Kendall tau 0.64 vs 0.63 at 150 results, 0.71 vs 0.70 at 300), and search
-regret after 60 queries over 20 seeds was 0.87 vs 0.76 (random search 3.1).
-``num_layers=10, max_steps=None`` gives the paper's networks and schedule.
+so the cost no longer grows with the number of results (about 0.04-0.05 s of
+CPU time per fit plus acquisition on NB101 and NB201, 150 to 1000 results,
+in the compiled core; the paper's networks and schedule take 0.45 s at 150
+results). On a synthetic NB201 objective the shrunk ensemble ranks held-out
+cells as well as the paper's (Kendall tau 0.64 vs 0.63 at 150 results, 0.71
+vs 0.70 at 300), and search regret after 60 queries over 20 seeds was 0.87
+vs 0.76 (random search 3.1); measured with the float32 numpy version that
+preceded the core's (its search regret on the synthetic NB201 table of the
+tests, 100 queries, 40 seeds: 0.12 +- 0.04 test accuracy, the core's 0.14 +-
+0.03, random search 3.9). ``num_layers=10, max_steps=None`` gives the
+paper's networks and schedule.
 
 Choices of ours, where the papers' code has no counterpart:
 
@@ -49,10 +54,30 @@ Choices of ours, where the papers' code has no counterpart:
   to mean 0 and standard deviation 1 before training (NASLib's feed-forward
   predictor does the same; naszilla trains on the raw validation loss).
   Evaluations whose value is NaN are left out of the training set.
-- Members train together in batched matrix products. Input columns that are
-  zero for every training cell are left out of training: their weights would
-  get zero gradient, so Adam leaves them at their initial values anyway and
-  the result is the same; predictions use every column.
+- Input columns that are zero for every training cell are left out of
+  training: their weights would get zero gradient, so Adam leaves them at
+  their initial values anyway and the result is the same; predictions use
+  every column.
+
+Machine independence (the same trajectory bytes on every x86-64 machine,
+whatever its BLAS kernel or SIMD level): the ensemble trains and predicts in
+the compiled core (``_core.mlp_ensemble_fit`` / ``mlp_ensemble_predict``,
+``csrc/mlp.hpp``) in float64 with plain loops: every sum has a fixed order
+(documented there), nothing goes through BLAS (whose kernels, picked by CPU,
+sum in different orders: numpy's float32 matmuls gave other trajectories
+under OpenBLAS's Haswell/Zen kernels than under SkylakeX), the build forbids
+FMA contraction (``-ffp-contract=off``) and fast-math, and Adam's
+``beta**t`` is a running product rather than libm's ``pow`` (glibc picks an
+FMA or a non-FMA ``pow`` by CPU). The members run one after the other,
+their own parameters and Adam state each. On the Python side only
+elementwise IEEE arithmetic remains (correctly rounded: one result on any
+CPU), the targets' mean and standard deviation use ``math.fsum`` (exactly
+rounded sums), and the ensemble's mean and spread for ITS are summed over
+the members in order (:func:`_mean_std`). (Left: ``Generator.normal``'s
+ziggurat calls libm's ``log1p`` for draws beyond 3.65 standard deviations,
+about one in 4000; glibc's FMA and non-FMA variants differed on 0.05% of
+those inputs, by one ulp, which changes a proposal only if it reorders two
+Thompson draws.)
 - With several workers: until ``num_init`` results have been told, extra
   proposals are random cells. Afterwards a batch of ``k`` proposals is served
   from one fit; when it is used up the ensemble is refitted if results have
@@ -66,6 +91,7 @@ import numbers
 
 import numpy as np
 
+from .. import _core
 from .base import Strategy, check_positive_int
 
 
@@ -95,14 +121,16 @@ def _layer_shapes(members: int, n_in: int, num_layers: int, width: int) -> list[
 
 
 class _Ensemble:
-    """``members`` independent ReLU networks ``n_in -> width x num_layers -> 1``
-    with stacked weights, so that all members train in the same batched
-    matrix products; the parameters are one flat float32 vector, so one Adam
-    update serves them all."""
+    """``members`` independent ReLU networks ``n_in -> width x num_layers -> 1``.
+    The parameters are one flat float64 vector in the layout of
+    :func:`_layer_shapes` (``W``/``b`` are views of it); training and
+    prediction run in the compiled core (``csrc/mlp.hpp``: float64, every sum
+    in a fixed order, the same bits on every machine)."""
 
     def __init__(self, n_in: int, members: int, num_layers: int, width: int, rng: np.random.Generator):
+        self.dims = [n_in] + [width] * num_layers + [1]
         self.shapes = _layer_shapes(members, n_in, num_layers, width)
-        self.theta = np.zeros(sum(math.prod(s) for s in self.shapes), dtype=np.float32)
+        self.theta = np.zeros(sum(math.prod(s) for s in self.shapes), dtype=np.float64)
         views = _views(self.theta, self.shapes)
         self.W, self.b = views[0::2], views[1::2]
         for W in self.W:
@@ -111,82 +139,47 @@ class _Ensemble:
         self.members = members
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """(members, N) predictions for inputs X of shape (N, n_in)."""
-        X = np.asarray(X, dtype=np.float32)
-        E, _, w = self.W[0].shape
-        # The first layer as one 2-D product over the columns that are not all
-        # zero (a broadcast batched product is far slower; zeros add nothing).
-        cols = np.flatnonzero(np.any(X != 0, axis=0))
-        W0 = self.W[0][:, cols, :].transpose(1, 0, 2).reshape(cols.size, E * w)
-        h = (X[:, cols] @ W0).reshape(-1, E, w).transpose(1, 0, 2) + self.b[0]
-        for W, b in zip(self.W[1:], self.b[1:]):
-            np.maximum(h, 0.0, out=h)
-            h = np.matmul(h, W)
-            h += b
-        return h[..., 0]
+        """(members, N) float64 predictions for inputs X of shape (N, n_in)."""
+        return _core.mlp_ensemble_predict(self.theta, self.dims, self.members,
+                                          np.ascontiguousarray(X, dtype=np.float64))
 
     def fit(self, X: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int, lr: float,
             rng: np.random.Generator, max_steps: int | None = None,
             beta1: float = 0.9, beta2: float = 0.99, eps: float = 1e-7) -> None:
         """Adam on the mean absolute error, ``epochs`` passes of mini-batches
         (each member shuffles on its own), at most ``max_steps`` updates."""
-        X = np.asarray(X, dtype=np.float32)
-        y = np.asarray(y, dtype=np.float32)
-        # Only the input columns that are non-zero somewhere get a gradient:
-        # train a copy whose first layer has just those rows, then write back.
-        active = np.flatnonzero(np.any(X != 0, axis=0))
-        X = X[:, active]
-        E = self.members
-        shapes = [(E, active.size, self.W[0].shape[2])] + self.shapes[1:]
-        first = self.W[0].size
-        params = np.concatenate([self.W[0][:, active, :].ravel(), self.theta[first:]])
-        grad = np.zeros_like(params)
-        pv, gv = _views(params, shapes), _views(grad, shapes)
-        W, b, gW, gb = pv[0::2], pv[1::2], gv[0::2], gv[1::2]
-        m, v, tmp = np.zeros_like(params), np.zeros_like(params), np.empty_like(params)
-        n, last = X.shape[0], len(W) - 1
-        steps = epochs * -(-n // batch_size)
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        n = X.shape[0]
+        per_epoch = -(-n // batch_size)
+        steps = epochs * per_epoch
         if max_steps is not None:
             steps = min(steps, max_steps)
-        if batch_size >= n:  # one batch per epoch: its order does not matter
-            Xe, ye = np.repeat(X[None], E, axis=0), np.repeat(y[None], E, axis=0)
-        for t in range(1, steps + 1):
-            s = (t - 1) * batch_size % (-(-n // batch_size) * batch_size)
-            if s == 0 and batch_size < n:
-                perm = np.argsort(rng.random((E, n)), axis=1)
-                Xe, ye = X[perm], y[perm]  # (E, n, d), (E, n)
-            xb, yb = Xe[:, s:s + batch_size], ye[:, s:s + batch_size, None]
-            hs = [xb]
-            for i in range(last + 1):
-                h = np.matmul(hs[-1], W[i])
-                h += b[i]
-                if i < last:
-                    np.maximum(h, 0.0, out=h)
-                hs.append(h)
-            d = np.sign(h - yb)
-            d *= 1.0 / yb.shape[1]  # d mean|err| / d prediction
-            for i in range(last, -1, -1):
-                np.matmul(hs[i].transpose(0, 2, 1), d, out=gW[i])
-                np.add.reduce(d, axis=1, keepdims=True, out=gb[i])
-                if i > 0:
-                    d = np.matmul(d, W[i].transpose(0, 2, 1))
-                    d *= hs[i] > 0
-            # Adam in the Keras form: the bias correction folded into the step size.
-            step = lr * math.sqrt(1.0 - beta2 ** t) / (1.0 - beta1 ** t)
-            m *= beta1
-            np.multiply(grad, 1.0 - beta1, out=tmp)
-            m += tmp
-            v *= beta2
-            np.square(grad, out=tmp)
-            tmp *= 1.0 - beta2
-            v += tmp
-            np.sqrt(v, out=tmp)
-            tmp += eps
-            np.divide(m, tmp, out=tmp)
-            tmp *= step
-            params -= tmp
-        self.W[0][:, active, :] = W[0]
-        self.theta[first:] = params[W[0].size:]
+        order = None
+        if batch_size < n:
+            # Every epoch's row order per member, drawn up front in the order the
+            # epochs use them (one uniform per row; stable sort: ties, which
+            # have probability ~n^2 2^-53, in row order).
+            order = np.argsort(rng.random((-(-steps // per_epoch), self.members, n)), axis=2, kind="stable")
+        # With one batch per epoch (batch_size >= n) the rows go in their given order.
+        self.theta[...] = _core.mlp_ensemble_fit(self.theta, self.dims, self.members, X, y, order, steps,
+                                                 batch_size, lr, beta1, beta2, eps)
+
+
+def _mean_std(preds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column of (members, N) predictions: the mean and the population
+    standard deviation, summing over the members in order (elementwise IEEE
+    operations only, so no SIMD or BLAS choice can change a bit)."""
+    members = preds.shape[0]
+    total = preds[0].copy()
+    for e in range(1, members):
+        total = total + preds[e]
+    mean = total / members
+    sq = np.zeros_like(mean)
+    for e in range(members):
+        dev = preds[e] - mean
+        sq = sq + dev * dev
+    return mean, np.sqrt(sq / members)
 
 
 class Bananas(Strategy):
@@ -195,7 +188,7 @@ class Bananas(Strategy):
     def __init__(self, space, rng, *, num_init: int = 10, k: int = 10, num_ensemble: int = 5,
                  num_candidates: int = 100, num_arches_to_mutate: int = 1, patience_factor: int = 5,
                  num_layers: int = 3, layer_width: int = 20, epochs: int = 150, batch_size: int = 32,
-                 lr: float = 0.01, max_steps: int | None = 200, dedup: bool = True):
+                 lr: float = 0.01, max_steps: int | None = 200, dedup: bool | str = True):
         super().__init__(space, rng, dedup=dedup)
         self.num_init = check_positive_int("num_init", num_init)
         self.k = check_positive_int("k", k)
@@ -248,10 +241,13 @@ class Bananas(Strategy):
         ok = np.flatnonzero(np.isfinite(values))
         if ok.size == 0:
             return False
-        X = self.space.encode([self._cells[i] for i in ok], "path")
+        X = self.space.encode([self._cells[i] for i in ok], self.space.predictor_encoding)
         y = values[ok]
-        self._y_mean = float(y.mean())
-        std = float(y.std())
+        # Mean and population std with exactly rounded sums (math.fsum): no
+        # summation order to depend on.
+        self._y_mean = math.fsum(y) / y.size
+        dev = y - self._y_mean
+        std = math.sqrt(math.fsum(dev * dev) / y.size)
         self._y_std = std if std > 0 else 1.0
         self._model = _Ensemble(X.shape[1], self.num_ensemble, self.num_layers, self.layer_width, self.rng)
         self._model.fit(X, (y - self._y_mean) / self._y_std, epochs=self.epochs,
@@ -264,7 +260,7 @@ class Bananas(Strategy):
         """(num_ensemble, N) predictions of the search metric by the last fit."""
         if self._model is None:
             raise RuntimeError("bananas: no model has been fitted yet")
-        return self._model.predict(self.space.encode(list(cells), "path")) * self._y_std + self._y_mean
+        return self._model.predict(self.space.encode(list(cells), self.space.predictor_encoding)) * self._y_std + self._y_mean
 
     def _candidates(self) -> list:
         values = np.asarray(self._values, dtype=np.float64)
@@ -273,7 +269,7 @@ class Bananas(Strategy):
         if self.dedup:
             taken = self.seen
         else:
-            taken = {self.space.canonical(c) for c in self._cells}
+            taken = {self.key(c) for c in self._cells}
         new: set[int] = set()
         out: list = []
         per_parent = max(1, self.num_candidates // self.num_arches_to_mutate)
@@ -282,7 +278,7 @@ class Bananas(Strategy):
                 if len(out) >= self.num_candidates:
                     return out
                 child = self.space.mutate(parent, self.rng)
-                key = self.space.canonical(child)
+                key = self.key(child)
                 if key in taken or key in new:
                     continue
                 new.add(key)
@@ -296,7 +292,7 @@ class Bananas(Strategy):
         candidates = self._candidates()
         if not candidates:
             return []
-        preds = self._model.predict(self.space.encode(candidates, "path")).astype(np.float64)
-        draws = self.rng.normal(preds.mean(axis=0), preds.std(axis=0))  # ITS
+        preds = self._model.predict(self.space.encode(candidates, self.space.predictor_encoding))
+        draws = self.rng.normal(*_mean_std(preds))  # ITS
         best = np.argsort(-draws, kind="stable")[: self.k]
         return [candidates[i] for i in best]

@@ -4,7 +4,7 @@ from a TPE-style model instead of uniform sampling.
 
 The brackets, rungs, promotions, asynchronous scheduling, cost and dedup are
 :class:`~.hyperband.Hyperband`'s (see :mod:`.hyperband`). The model works on
-the space's categorical representation (``SpaceOps.categorical``: NB201 the 6
+the space's categorical representation (``SearchSpace.categorical``: NB201 the 6
 edge ops; NB101 the 21 upper-triangular edges and the 5 interior ops), as a
 ConfigSpace of categorical hyper-parameters does in HpBandSter.
 
@@ -45,6 +45,17 @@ Defaults (HpBandSter ``BOHB`` / the paper): ``eta=3``, ``top_n_percent=15``,
 NB101; smaller values are refused). The NAS-Bench-201 paper's run used
 budgets 1 to 12 epochs with HpBandSter's defaults except its own
 ``min_bandwidth=0.3`` (AutoDL-Projects ``exps/NATS-algos/bohb.py``).
+
+Machine independence: the densities are computed in the compiled core
+(``_core.categorical_kde_log_density``: per-variable log-kernels summed left
+to right, log-sum-exp over the data with ``exp``/``log``/``log1p`` from
+``csrc/detmath.hpp``), not with ``numpy.exp``/``log`` (an AVX512 code path on
+CPUs that have it, libm's elsewhere: they differ in the last bit) or libm
+(glibc picks an FMA or a non-FMA variant by CPU). The bandwidth's standard
+deviation is computed from exact integer sums of the category codes with one
+rounding, and ``n**(-1/(4+d))`` with the core's ``exp``/``log`` instead of
+libm's ``pow``. So candidate scores, hence proposals, are the same bits on
+every x86-64 machine.
 """
 from __future__ import annotations
 
@@ -52,13 +63,9 @@ import math
 
 import numpy as np
 
+from .. import _core
 from .base import check_positive_int, check_probability
 from .hyperband import Hyperband
-
-
-def _logsumexp_rows(a: np.ndarray) -> np.ndarray:
-    m = a.max(axis=1, keepdims=True)
-    return m[:, 0] + np.log(np.exp(a - m).sum(axis=1))
 
 
 class BOHB(Hyperband):
@@ -69,7 +76,7 @@ class BOHB(Hyperband):
     def __init__(self, space, rng, *, eta: float = 3, min_budget: float | None = None,
                  max_budget: float | None = None, top_n_percent: float = 15, num_samples: int = 64,
                  random_fraction: float = 1 / 3, bandwidth_factor: float = 3, min_bandwidth: float = 1e-3,
-                 min_points_in_model: int | None = None, dedup: bool = True):
+                 min_points_in_model: int | None = None, dedup: bool | str = True):
         super().__init__(space, rng, eta=eta, min_budget=min_budget, max_budget=max_budget, dedup=dedup)
         self.sizes = np.asarray(self.space.categorical_sizes(), dtype=np.int64)
         dim = int(self.sizes.size)
@@ -127,15 +134,19 @@ class BOHB(Hyperband):
 
     def _bandwidth(self, data: np.ndarray) -> np.ndarray:
         n, dim = data.shape
-        bw = 1.06 * data.std(axis=0) * n ** (-1.0 / (4 + dim))
+        # Population std of each column of category codes: the sums are exact
+        # integers, the variance (n * sum x^2 - (sum x)^2) / n^2 is rounded
+        # once (Python's int / int), then sqrt: no summation order involved.
+        s1 = data.sum(axis=0, dtype=np.int64).tolist()
+        s2 = (data.astype(np.int64) ** 2).sum(axis=0, dtype=np.int64).tolist()
+        std = np.sqrt(np.array([(n * q - s * s) / (n * n) for s, q in zip(s1, s2)], dtype=np.float64))
+        bw = 1.06 * std * _core.det_exp(_core.det_log(float(n)) * (-1.0 / (4 + dim)))
         return np.clip(bw, self.min_bandwidth, (self.sizes - 1) / self.sizes)
 
     def _log_density(self, data: np.ndarray, bw: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Log of the product Aitchison-Aitken density of ``data`` at each row of ``x``."""
-        same = np.log1p(-bw)
-        other = np.log(bw / (self.sizes - 1))
-        log_k = np.where(x[:, None, :] == data[None, :, :], same, other).sum(axis=2)
-        return _logsumexp_rows(log_k) - math.log(data.shape[0])
+        return _core.categorical_kde_log_density(np.asarray(data, dtype=np.int64), np.asarray(bw, dtype=np.float64),
+                                                 self.sizes, np.asarray(x, dtype=np.int64))
 
     def _new_config(self, budget: float):
         model = None
@@ -161,7 +172,7 @@ class BOHB(Hyperband):
                 continue  # the same vector again, or a cell already proposed
             tried.add(key)
             cell = self.space.from_categorical(x[i])
-            if cell is None or (self.dedup and self.space.canonical(cell) in self.seen):
+            if cell is None or (self.dedup and self.key(cell) in self.seen):
                 continue
             self.model_based_picks += 1
             return cell

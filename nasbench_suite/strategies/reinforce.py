@@ -49,6 +49,21 @@ Choices of ours, where the original has one worker and no duplicates:
   policy has converged, most samples are duplicates and the base class falls
   back to random unseen cells; their updates use the cells' own vectors.
 - A result whose value is NaN updates neither baseline nor policy.
+
+Machine independence: the policy's probabilities come from the compiled
+core (``_core.softmax_rows``: ``exp`` from ``csrc/detmath.hpp``, the sum
+taken left to right), not from ``numpy.exp`` (an AVX512 code path on CPUs
+that have it, libm's elsewhere; they differ in the last bit on ~5% of
+inputs) nor libm's ``exp`` (glibc picks an FMA or a non-FMA variant by CPU).
+Adam's bias corrections use ``beta**t`` as a running product instead of
+``**`` (libm's ``pow``, same issue). Everything else is elementwise IEEE
+arithmetic (+, -, *, /, sqrt: correctly rounded, one result on any CPU) or a
+cumulative sum (sequential by definition), so the logits, the policy and the
+trajectory are the same bits on every x86-64 machine. (Left: the initial
+logits come from ``Generator.standard_normal``, whose ziggurat calls libm's
+``log1p`` for draws beyond 3.65 standard deviations; measured, glibc's two
+variants differ on 0.05% of those inputs, so about one draw in 10^7 can
+differ in its last bit.)
 """
 from __future__ import annotations
 
@@ -57,6 +72,7 @@ import numbers
 
 import numpy as np
 
+from .. import _core
 from .base import Proposal, Strategy, check_positive_int
 
 
@@ -76,7 +92,7 @@ class Reinforce(Strategy):
 
     def __init__(self, space, rng, *, learning_rate: float = 0.5, ema_momentum: float = 0.9,
                  init_std: float = 1e-3, invalid_reward: float | None = None,
-                 max_resamples: int = 10_000, dedup: bool = True):
+                 max_resamples: int = 10_000, dedup: bool | str = True):
         super().__init__(space, rng, dedup=dedup)
         self.learning_rate = _check_float("learning_rate", learning_rate, 0.0, math.inf,
                                           low_open=True, high_open=True)
@@ -97,6 +113,8 @@ class Reinforce(Strategy):
         self._m = np.zeros_like(self.logits)
         self._v = np.zeros_like(self.logits)
         self._t = 0
+        self._b1t = 1.0  # beta1**t and beta2**t of Adam, by repeated multiplication
+        self._b2t = 1.0
         self._ema_num = 0.0
         self._ema_den = 0.0
         self._last: tuple[Proposal, np.ndarray] | None = None
@@ -107,10 +125,7 @@ class Reinforce(Strategy):
     # ---- policy
     def probabilities(self) -> np.ndarray:
         """(decisions, widest) probabilities of the current policy; padding is 0."""
-        z = np.where(self._mask, self.logits, -np.inf)
-        z = z - z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        return p / p.sum(axis=1, keepdims=True)
+        return _core.softmax_rows(self.logits, self.sizes)
 
     @property
     def baseline(self) -> float | None:
@@ -134,10 +149,12 @@ class Reinforce(Strategy):
         grad[~self._mask] = 0.0
         self._t += 1
         b1, b2, eps = 0.9, 0.999, 1e-8  # torch.optim.Adam defaults
+        self._b1t *= b1
+        self._b2t *= b2
         self._m = b1 * self._m + (1.0 - b1) * grad
         self._v = b2 * self._v + (1.0 - b2) * grad * grad
-        m_hat = self._m / (1.0 - b1 ** self._t)
-        v_hat = self._v / (1.0 - b2 ** self._t)
+        m_hat = self._m / (1.0 - self._b1t)
+        v_hat = self._v / (1.0 - self._b2t)
         self.logits -= self.learning_rate * m_hat / (np.sqrt(v_hat) + eps)
         self.updates += 1
 
