@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+KEPT_BLOCKS = ("protocol-ab", "gpu-check")  # <!-- NAME:start --> ... <!-- NAME:end --> survive a rewrite
 
 # Targets of the core issue. Ratios are reference time per cell / core time per cell.
 HASH_MIN_RATIO = 8.0
@@ -397,12 +398,15 @@ def main(argv=None) -> None:
         args.keep_json.write_text(json.dumps(data, indent=1))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     text = report(data, load_before, load_after)
-    # Keep the GPU figures that scripts/gpu_check.py wrote on a GPU machine.
+    # Keep the blocks measured by other scripts: the A/B of a refactor
+    # (scripts/perf_ab.py) and the GPU figures that scripts/gpu_check.py wrote
+    # on a GPU machine.
     old = args.out.read_text() if args.out.exists() else ""
-    start, end = old.find("<!-- gpu-check:start"), old.find("<!-- gpu-check:end")
-    if start >= 0 and end > start:
-        end = old.index("\n", end) + 1 if "\n" in old[end:] else len(old)
-        text = text.rstrip("\n") + "\n\n" + old[start:end]
+    for block in KEPT_BLOCKS:
+        start, end = old.find(f"<!-- {block}:start"), old.find(f"<!-- {block}:end")
+        if start >= 0 and end > start:
+            end = old.index("\n", end) + 1 if "\n" in old[end:] else len(old)
+            text = text.rstrip("\n") + "\n\n" + old[start:end]
     args.out.write_text(text)
     print(f"wrote {args.out}")
 
