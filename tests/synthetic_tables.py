@@ -4,21 +4,32 @@ The landscape is a fixed random linear function of the cell's encoding
 (seeded), squashed into accuracies, with per-seed noise and a learning curve
 over the fidelity axis; test accuracy is the validation accuracy plus a
 separate offset, so the two metrics are correlated but distinct.
+
+The tables are the same bytes on every x86-64 machine: scores are sequential
+sums (``cumsum``, not a BLAS product whose order depends on the kernel) and
+``exp`` is the core's fixed-rounding one (numpy's SIMD and glibc's FMA and
+non-FMA ``exp`` differ in the last bit), so no test depends on the CPU.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from nasbench_suite import _core
 from nasbench_suite.spaces import nb101, nb201
 from nasbench_suite.tables import TableBuilder
 from nasbench_suite.tables._schema import write_all
 
 
+def _score(enc: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """enc @ weights - 1, summed left to right (each product is exact for 0/1 features)."""
+    return np.cumsum(enc.astype(np.float64) * weights, axis=1)[:, -1] - 1.0
+
+
 def _curves(score: np.ndarray, fidelities, seeds, rng, noise: float):
     """valid/test accuracy (N, S, F) and train_time (N, S, F) from scores (N,)."""
     fids = np.asarray(fidelities, dtype=float)
-    final = 70.0 + 25.0 / (1.0 + np.exp(-score))  # percent
-    progress = 1.0 - np.exp(-fids / (0.3 * fids.max()))
+    final = 70.0 + 25.0 / (1.0 + _core.det_exp(np.ascontiguousarray(-score)))  # percent
+    progress = 1.0 - _core.det_exp(np.ascontiguousarray(-fids / (0.3 * fids.max())))
     base = final[:, None, None] * (0.6 + 0.4 * progress / progress.max())[None, None, :]
     shape = (score.size, len(seeds), fids.size)
     valid = base + noise * rng.standard_normal(shape)
@@ -37,7 +48,7 @@ def make_nb201_table(path, fidelities=(1, 4, 12, 36, 200), seeds=(0, 1), noise=0
     rows = b.add_cells(np.arange(nb201.NUM_CELLS))
     cells = [nb201.Cell.from_index(i) for i in range(nb201.NUM_CELLS)]
     enc = nb201.encode(cells, "onehot")
-    score = enc @ rng.normal(0, 0.6, enc.shape[1]) - 1.0
+    score = _score(enc, rng.normal(0, 0.6, enc.shape[1]))
     valid, test, time = _curves(score, fidelities, seeds, rng, noise)
     dead = np.array([not c.is_connected() for c in cells])
     valid[dead], test[dead] = 10.0, 10.0
@@ -59,7 +70,7 @@ def make_nb101_table(path, fidelities=(4, 12, 36, 108), seeds=(0, 1, 2), noise=0
     b.add_dataset(dataset, seeds, fidelities)
     rows = b.add_cell_arrays(m, lab)
     enc = nb101.encode_adjacency_many(m, lab)
-    score = enc @ rng.normal(0, 0.5, enc.shape[1]) - 1.0
+    score = _score(enc, rng.normal(0, 0.5, enc.shape[1]))
     valid, test, time = _curves(score, fidelities, seeds, rng, noise)
     b.set(dataset, "valid_acc", rows, valid)
     b.set(dataset, "test_acc", rows, test)
