@@ -296,3 +296,27 @@ def test_unreachable_scheduler_is_a_usage_error(nb201_synthetic, tmp_path, capsy
                "-q", "-o", str(out)])
     assert rc == 2 and "cannot reach the Dask scheduler" in capsys.readouterr().err
     assert not out.exists()
+
+
+def _compare_in_a_pipe(table, out, *extra):
+    cmd = [sys.executable, "-m", "nasbench_suite.cli", "compare", "--benchmark", str(table), *SMALL,
+           "--workers", "1", "-o", str(out), *extra]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    return proc.stderr.decode()
+
+
+def test_progress_in_a_pipe_is_periodic_lines(nb201_synthetic, tmp_path):
+    err = _compare_in_a_pipe(nb201_synthetic, tmp_path / "r.h5")
+    assert "\r" not in err and "\x1b" not in err  # no redraws, no escape codes in a log
+    lines = [line for line in err.splitlines() if line.startswith("[")]
+    assert lines[0].startswith("[" + "." * 28 + "] 0/4 runs") and "ETA" in lines[0]
+    assert lines[-1].startswith("[" + "#" * 28 + "] 4/4 runs") and lines[-1].endswith("done")
+    assert all("/s  elapsed " in line for line in lines)
+    assert len(lines) == 5  # one at the start and one per tenth reached: 4 runs, 4 lines
+
+
+def test_progress_quiet_writes_nothing(nb201_synthetic, tmp_path):
+    err = _compare_in_a_pipe(nb201_synthetic, tmp_path / "r.h5", "--quiet")
+    assert err.startswith("compare: 1 benchmark x 2 strategies") and err.count("\n") == 1  # the plan only
+    assert "ETA" not in err and "runs/s" not in err and "\r" not in err

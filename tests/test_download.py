@@ -26,6 +26,7 @@ from dataclasses import replace
 import pytest
 
 from nasbench_suite.cli.tables import add_download_parser
+from nasbench_suite.progress import Progress
 from nasbench_suite.tables import download as dl
 
 PAYLOAD = random.Random(1234).randbytes(300_000)
@@ -335,7 +336,8 @@ def test_web_page_instead_of_the_file_is_refused(serve, tmp_path):
 def test_progress_line_shows_percent_rate_and_eta():
     now = [100.0]
     out = io.StringIO()
-    bar = dl.Progress("f.bin", total=10_000_000, stream=out, enabled=True, clock=lambda: now[0])
+    bar = Progress(10_000_000, stream=out, enabled=True, desc="f.bin", bytes=True,
+                   clock=lambda: now[0])
     now[0] += 2.0
     bar.update(4_000_000)  # 2 MB/s, 6 MB left -> 3 s
     line = bar.line()
@@ -343,14 +345,15 @@ def test_progress_line_shows_percent_rate_and_eta():
     assert "2.0 MB/s" in line and "ETA 0:03" in line
     bar.close()
     assert "ETA 0:03" in out.getvalue()  # forced on: lines on a non-terminal
+    assert "\r" not in out.getvalue()
 
 
 def test_progress_unknown_total_shows_bytes_and_rate():
     now = [0.0]
-    bar = dl.Progress("f.bin", total=None, enabled=False, clock=lambda: now[0])
+    bar = Progress(None, enabled=False, desc="f.bin", bytes=True, clock=lambda: now[0])
     now[0] += 1.0
     bar.update(1500)
-    assert bar.line() == "f.bin  1.5 kB  1.5 kB/s"
+    assert bar.line() == "f.bin  1.5 kB  1.5 kB/s  elapsed 0:01"
 
 
 def test_progress_is_silent_off_a_terminal_unless_forced(serve, tmp_path):

@@ -7,7 +7,7 @@ import sys
 
 from nasbench_suite.runner.grid import GridConfigError, GridRunError, load_config_file, resolve_grid, run_grid
 from nasbench_suite.runner.gridspec import apply_hyperparameter_flags
-from nasbench_suite.runner.progress import format_seconds
+from nasbench_suite.progress import format_seconds
 
 from ._common import MAX_THREADS, RAW, error, output_file, plural, user_errors
 

@@ -209,6 +209,7 @@ def add_import_parser(subparsers):
     p.add_argument("-o", "--output", metavar="OUT.h5", help="table to write")
     p.add_argument("--overwrite", action="store_true", help="replace OUT.h5 if it exists")
     p.add_argument("--list-recipes", action="store_true", help="print the recipes and exit")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_cmd_import)
     return p
 
@@ -227,7 +228,8 @@ def _cmd_import(args) -> int:
     try:
         with user_errors(*_TABLE_ERRORS):
             path = import_table(recipe=args.recipe, source=args.source, out=args.output,
-                                mapping=args.mapping, overwrite=args.overwrite)
+                                mapping=args.mapping, overwrite=args.overwrite,
+                                progress=_watching(args))
     except csv.Error as exc:
         raise UsageError(_csv_message(exc, args.source)) from None
     except (UnicodeError, RecursionError) as exc:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from .gridspec import (DEFAULT_BUDGET, DEFAULT_SEEDS, SETTING_KEYS, BenchmarkEntry, Grid, GridConfigError,
                        GridRunError, Job, StrategyEntry, file_sha256, load_config_file, merge_config,
                        parse_seeds, resolve_grid)
-from .progress import Progress
+from ..progress import Progress
 from .results import ResultsWriter, Run
 from .trajectory import Trajectory
 
@@ -215,6 +215,11 @@ def versions() -> dict:
 
 @dataclass
 class GridSummary:
+    """What :func:`run_grid` did: the results file ``path``, the ``total`` runs
+    of the grid, how many were already stored (``resumed``) and how many ran
+    now (``new``), the ``failed`` ones as (job, error message) pairs, the
+    ``wall_seconds`` taken and a description of the ``executor``."""
+
     path: str
     total: int
     resumed: int

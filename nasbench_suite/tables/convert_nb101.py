@@ -25,13 +25,12 @@ import binascii
 import json
 import math
 import os
-import sys
-import time
 from array import array
 
 import numpy as np
 
 from .._errors import InvalidSpecError
+from ..progress import Progress
 from ..spaces import nb101
 from .errors import TableFormatError
 from .protobuf_lite import ProtobufDecodeError, decode_model_metrics
@@ -65,40 +64,6 @@ _PROVENANCE_NOTES = {
 
 class RecordError(TableFormatError):
     """A record of the source file that is not a valid NAS-Bench-101 row."""
-
-
-class _Progress:
-    """A one-line progress bar on stderr: bytes read of the source file."""
-
-    def __init__(self, label: str, total: int, stream=None):
-        self.label, self.total = label, max(total, 1)
-        self.stream = stream or sys.stderr
-        self.start = self.last = time.monotonic()
-        try:
-            self.tty = self.stream.isatty()
-        except (AttributeError, ValueError):
-            self.tty = False
-        self.every = 0.25 if self.tty else 30.0  # logs get a line every 30 s
-
-    def update(self, done: int, records: int, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self.last < self.every:
-            return
-        self.last = now
-        frac = min(done / self.total, 1.0)
-        elapsed = now - self.start
-        left = elapsed * (1 - frac) / frac if frac > 0 else math.nan
-        bar = "#" * int(frac * 30)
-        eta = f"~{left:4.0f}s left" if math.isfinite(left) else ""
-        line = (f"{self.label} [{bar:<30}] {frac:6.1%} {done / 1e6:,.0f}/{self.total / 1e6:,.0f} MB "
-                f"{records:,} records {elapsed:4.0f}s {eta}")
-        self.stream.write(("\r" + line) if self.tty else (line + "\n"))
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 class _Runs:
@@ -243,9 +208,9 @@ def _read(source_path: str, w: TableWriter, bar):
         runs.add(row, slot, _run_values(metrics))
         records += 1
         if bar is not None:
-            bar.update(offset + len(data) + 16, records)
+            bar.advance(offset + len(data) + 16 - bar.done)
     if bar is not None:
-        bar.update(bar.total, records, force=True)
+        bar.advance(bar.total - bar.done)
     if not records:
         raise RecordError(f"{source_path}: the file holds no records; download "
                           "nasbench_full.tfrecord or nasbench_only108.tfrecord again")
@@ -275,7 +240,7 @@ def convert_nb101(source_path, out_path, *, dataset: str = "cifar10", progress: 
         raise FileExistsError(f"{out_path} already exists; pass overwrite=True "
                               "(--overwrite) to replace it")
     size = os.path.getsize(source_path) if os.path.isfile(source_path) else 0
-    bar = _Progress(f"converting {os.path.basename(source_path)}", size) \
+    bar = Progress(size, desc=f"converting {os.path.basename(source_path)}", bytes=True) \
         if progress and size >= PROGRESS_MIN_BYTES else None
 
     with TableWriter(out_path, space="nb101", overwrite=overwrite) as w:

@@ -69,11 +69,11 @@ import os
 import pickle
 import re
 import sys
-import time
 import zipfile
 
 import numpy as np
 
+from ..progress import Progress
 from ..spaces import nb201
 from .errors import TableFormatError
 from .writer import TableWriter
@@ -512,7 +512,7 @@ def _read_file(path: str, hp: str, use_torch, say):
     return indices, stage
 
 
-def _read_directory(path: str, hp: str, progress: bool, say):
+def _read_directory(path: str, hp: str, progress: bool):
     meta_path = os.path.join(path, _META)
     if not os.path.isfile(meta_path):
         raise SourceError(f"{path}: no {_META}; expected a NATS-Bench archive directory "
@@ -531,7 +531,8 @@ def _read_directory(path: str, hp: str, progress: bool, say):
     if not files:
         raise SourceError(f"{path}: no per-architecture files ({{index:06d}}.pickle.pbz2)")
     indices = sorted(files)
-    stage, manifest, total, start = _Stage(len(indices)), [], 0, time.monotonic()
+    stage, manifest, total = _Stage(len(indices)), [], 0
+    bar = Progress(len(indices), label="architectures", enabled=progress)
     for row, index in enumerate(indices):
         file = os.path.join(path, files[index])
         with open(file, "rb") as f:
@@ -539,8 +540,8 @@ def _read_directory(path: str, hp: str, progress: bool, say):
         manifest.append(f"{files[index]} {hashlib.sha256(raw).hexdigest()}\n")
         total += len(raw)
         stage.add_arch(row, index, _unpickle_bz2(io.BytesIO(raw), len(raw), file), hp, file)
-        if progress and (row + 1) % 500 == 0:
-            say(f"  {row + 1:,}/{len(indices):,} architectures, {time.monotonic() - start:.0f}s")
+        bar.advance()
+    bar.close()
     digest = hashlib.sha256("".join(sorted(manifest)).encode()).hexdigest()
     source = {"directory": os.path.basename(os.path.normpath(path)), "files": len(indices),
               "bytes": total, "sha256_manifest": digest,
@@ -573,7 +574,7 @@ def convert_nb201(source, out, *, hp: str = "200", progress: bool = True, overwr
 
     with TableWriter(out, space="nb201", overwrite=overwrite) as w:
         if os.path.isdir(source):
-            indices, stage, meta_path, dir_source = _read_directory(source, hp, progress, say)
+            indices, stage, meta_path, dir_source = _read_directory(source, hp, progress)
             w.add_source(meta_path)
             w.provenance["source_directory"] = dir_source
             fmt = "nats-directory"

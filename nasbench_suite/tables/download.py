@@ -1,11 +1,17 @@
 """Fetch the official benchmark files, check them, convert them (``nasbench-suite download``).
 
-The registry :data:`ARTIFACTS` lists the files the authors publish, with the
-checksum where the authors publish one.  :func:`fetch` is the downloader:
-stdlib ``urllib`` only, resumable (a ``.part`` file continued with an HTTP
-``Range`` request, started over when the server ignores it), SHA-256
-verified, atomically renamed into place, with a progress bar on stderr.
-:func:`download` picks an artifact, fetches it and calls the converter.
+The registry :data:`ARTIFACTS` (``recipes.py``) lists the files the authors
+publish, with the sha256 where the authors publish one.  :func:`fetch` hands
+each download to :func:`pooch.retrieve` (cache directory :func:`default_dest`,
+``known_hash`` from the registry, a temporary file moved into place only once
+its hash matches) with :class:`_ResumingDownloader` as the transfer: pooch has
+no HTTP range resume, and these files are gigabytes, so a ``.part`` file is
+continued with a ``Range`` request (from scratch when the server ignores it)
+and a dropped connection is resumed in place.  Progress is
+:class:`nasbench_suite.progress.Progress` (tqdm on a terminal).
+:func:`download` picks an artifact, fetches it, unpacks an archive (our own
+member checks: pooch's ``Untar`` extracts unfiltered before Python 3.12) and
+calls the converter.
 
 Every URL can be redirected to a mirror (``mirror=`` / ``--mirror`` / the
 ``NASBENCH_SUITE_MIRROR`` environment variable: ``BASE/<file name>``), which
@@ -13,23 +19,24 @@ is also how the tests serve fixtures from 127.0.0.1.
 """
 from __future__ import annotations
 
-import collections
+import contextlib
 import hashlib
 import http.client
 import importlib
+import logging
 import os
 import shutil
 import socket
-import sys
 import tarfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Sequence, TextIO, Tuple
+from typing import Callable, Optional, Sequence, TextIO, Tuple
 
 from .. import __version__
+from ..progress import Progress, format_bytes
 from ._schema import _fsync_dir
 from .writer import sha256_of
 
@@ -74,111 +81,6 @@ class _Interrupted(Exception):
     def __init__(self, reason: str, hasher):
         super().__init__(reason)
         self.hasher = hasher
-
-
-# --------------------------------------------------------------------------
-# progress bar
-
-def _fmt_bytes(n: float) -> str:
-    """Decimal units, as the benchmarks' sizes are published (1 MB = 10**6 bytes)."""
-    if abs(n) < 1000:
-        return f"{n:.0f} B"
-    for unit in ("kB", "MB", "GB"):
-        n /= 1000.0
-        if abs(n) < 1000:
-            break
-    return f"{n:.1f} {unit}"
-
-
-def _fmt_eta(seconds: float) -> str:
-    seconds = int(seconds + 0.5)
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-class Progress:
-    """Bytes done, percent, rate and ETA on one stderr line.
-
-    ``enabled=None`` draws only on a terminal.  On a terminal the line is
-    redrawn in place (``\\r``) at most 10 times a second; elsewhere (forced
-    with ``--progress`` into a log) a full line is written every 2 s.
-    The rate is measured over the last ~5 s, so it follows the network.
-    """
-
-    def __init__(self, label: str, total: Optional[int], initial: int = 0,
-                 stream: Optional[TextIO] = None, enabled: Optional[bool] = None,
-                 clock: Callable[[], float] = time.monotonic):
-        self.stream = sys.stderr if stream is None else stream
-        tty = _isatty(self.stream)
-        self.enabled = tty if enabled is None else enabled
-        self.tty, self.label, self.total, self.done = tty, label, total, initial
-        self.clock = clock
-        self.interval = 0.1 if tty else 2.0
-        now = clock()
-        self._window = collections.deque([(now, initial)])
-        self._last_draw = -1e9
-        self._drawn_at: Optional[int] = None   # ``done`` when last drawn
-
-    def update(self, n: int) -> None:
-        self.done += n
-        now = self.clock()
-        self._window.append((now, self.done))
-        while len(self._window) > 2 and now - self._window[1][0] > 5.0:
-            self._window.popleft()
-        if self.enabled and now - self._last_draw >= self.interval:
-            self._draw(now)
-
-    def rate(self) -> float:
-        (t0, b0), (t1, b1) = self._window[0], self._window[-1]
-        return (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0
-
-    def line(self, bar: bool = True) -> str:
-        rate = self.rate()
-        parts = [self.label]
-        if self.total:
-            frac = min(self.done / self.total, 1.0)
-            drawn = f"[{'#' * int(frac * 20):<20}] " if bar else ""
-            parts.append(f"{drawn}{100 * frac:5.1f}%")
-            parts.append(f"{_fmt_bytes(self.done)}/{_fmt_bytes(self.total)}")
-        else:
-            parts.append(_fmt_bytes(self.done))
-        parts.append(f"{_fmt_bytes(rate)}/s")
-        if self.total and rate > 0:
-            parts.append("ETA " + _fmt_eta(max(self.total - self.done, 0) / rate))
-        elif self.total:
-            parts.append("ETA --:--")
-        return "  ".join(parts)
-
-    def _draw(self, now: float) -> None:
-        self._last_draw = now
-        if self.tty:
-            width = shutil.get_terminal_size((80, 24)).columns - 1
-            text = self.line()
-            if len(text) > width:  # a narrow terminal: the figures matter more than the bar
-                text = self.line(bar=False)
-            self.stream.write("\r" + text[:width].ljust(width))
-        else:
-            self.stream.write(self.line() + "\n")
-        self.stream.flush()
-        self._drawn_at = self.done
-
-    def close(self) -> None:
-        """Draw the final state (once) and end the line."""
-        if not self.enabled:
-            return
-        if self._drawn_at != self.done:
-            self._draw(self.clock())
-        if self.tty:
-            self.stream.write("\n")
-        self.stream.flush()
-
-
-def _isatty(stream) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
 
 
 # --------------------------------------------------------------------------
@@ -306,84 +208,136 @@ def _check_space(directory: str, needed: int) -> None:
         return
     if needed > free:
         raise DownloadError(f"not enough disk space in {directory}: the download needs "
-                            f"{_fmt_bytes(needed)} more, {_fmt_bytes(free)} is free; "
+                            f"{format_bytes(needed)} more, {format_bytes(free)} is free; "
                             f"free some space or pass another --dest")
+
+
+class _ResumingDownloader:
+    """A pooch downloader (``downloader(url, output_file, pooch)``) that can resume.
+
+    pooch's own HTTP downloader starts over after every failure; a 2-5 GB file
+    on a flaky link needs more, so this one streams into ``<file>.part``,
+    continues it with ``Range: bytes=<size>-`` (from scratch when the server
+    ignores the range), resumes a connection that drops mid-file up to
+    ``retries`` times (waiting ``retry_wait * 2**k`` s; the budget is per
+    stall), and keeps the ``.part`` for the next run when it gives up.  The
+    complete ``.part`` is handed to pooch as ``output_file``; pooch checks the
+    sha256 and moves it into place.
+    """
+
+    def __init__(self, part: str, *, timeout: float, retries: int, retry_wait: float,
+                 progress: Optional[bool], stream: Optional[TextIO], log, by_hand: str):
+        self.part, self.timeout, self.retries, self.retry_wait = part, timeout, retries, retry_wait
+        self.progress, self.stream, self.log, self.by_hand = progress, stream, log, by_hand
+        self.digest: Optional[str] = None   # of the complete file, once downloaded
+        self.size = self.resumed_from = 0
+
+    def __call__(self, url: str, output_file, pooch_obj=None, check_only: bool = False):
+        if check_only:
+            return True
+        part, log = self.part, self.log
+        label = os.path.basename(part)[:-len(".part")]
+
+        def progress_factory(total, initial):
+            return Progress(total, initial, stream=self.stream, enabled=self.progress,
+                            desc=label, bytes=True, interval=2.0)
+
+        hasher = hashlib.sha256()
+        offset = os.path.getsize(part) if os.path.isfile(part) else 0
+        self.resumed_from = offset
+        if offset:
+            log(f"resuming {label} at {format_bytes(offset)}")
+            with open(part, "rb") as f:  # the digest covers the kept prefix too
+                for block in iter(lambda: f.read(CHUNK), b""):
+                    hasher.update(block)
+        attempt = 0
+        while True:
+            try:
+                self.size, hasher = _stream(url, part, hasher, offset, self.timeout,
+                                            progress_factory, log, self.by_hand)
+                break
+            except _Interrupted as exc:
+                hasher = exc.hasher
+                previous, offset = offset, (os.path.getsize(part) if os.path.exists(part) else 0)
+                if offset > previous:  # progress was made: the retry budget is per stall
+                    attempt = 0
+                if attempt >= self.retries:
+                    raise DownloadError(
+                        f"the download of {url} was interrupted ({exc}); {format_bytes(offset)} "
+                        f"are kept in {part}: run the same command again to resume") from None
+                wait = self.retry_wait * (2 ** attempt)
+                attempt += 1
+                log(f"interrupted ({exc}); continuing at {format_bytes(offset)} "
+                    f"(retry {attempt}/{self.retries})")
+                time.sleep(wait)
+            except OSError as exc:  # writing the .part, not the network
+                raise DownloadError(f"cannot write {part}: {exc.strerror or exc}") from None
+        self.digest = hasher.hexdigest()
+        os.replace(part, output_file)
+
+
+@contextlib.contextmanager
+def _pooch_silenced():
+    """pooch logs each download at INFO on stderr; our messages say it already."""
+    import pooch  # imported when needed: 60 ms that --list and --help do without
+
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def fetch(url: str, path: str, *, sha256: Optional[str] = None, page: Optional[str] = None,
           hint: str = "", timeout: float = 60.0, retries: int = 5, retry_wait: float = 1.0,
           progress: Optional[bool] = None, stream: Optional[TextIO] = None,
           log: Optional[Callable[[str], None]] = None) -> FetchResult:
-    """Download ``url`` to ``path``, resuming ``path + '.part'`` if it is there.
+    """Download ``url`` to ``path`` with :func:`pooch.retrieve`, resuming ``path + '.part'``.
 
-    - an existing ``.part`` is continued with ``Range: bytes=<size>-``; a
-      server that answers 200 instead of 206 gets the file from the start;
-    - a connection that drops mid-file is resumed up to ``retries`` times
-      (waiting ``retry_wait * 2**k`` s); after that the ``.part`` is kept for
-      the next run;
-    - ``sha256`` (lowercase hex), when given, must match: a mismatch deletes
-      the file and raises :class:`ChecksumError`;
-    - the complete file is renamed to ``path`` atomically.
+    - the transfer is :class:`_ResumingDownloader` (``Range`` resume, retries
+      per stall, the ``.part`` kept when it gives up);
+    - ``sha256`` (lowercase hex), when given, is pooch's ``known_hash``: a
+      mismatch deletes the file and raises :class:`ChecksumError`;
+    - pooch moves the complete file to ``path``; the digest is recorded in
+      ``path + '.sha256'``.
     ``page`` and ``hint`` only shape the error messages (where to download by
     hand, and what to run after).
     """
     log = log or (lambda message: None)
     path = os.fspath(path)
-    part = path + ".part"
     directory = os.path.dirname(path) or "."
     os.makedirs(directory, exist_ok=True)
     label = os.path.basename(path)
     by_hand = f"download it by hand from {page or url} into {directory}" + (
         f" and run `{hint}`" if hint else "")
+    downloader = _ResumingDownloader(path + ".part", timeout=timeout, retries=retries,
+                                     retry_wait=retry_wait, progress=progress, stream=stream,
+                                     log=log, by_hand=by_hand)
+    import pooch
 
-    def progress_factory(total, initial):
-        return Progress(label, total, initial, stream=stream, enabled=progress)
-
-    hasher = hashlib.sha256()
-    offset = os.path.getsize(part) if os.path.isfile(part) else 0
-    resumed_from = offset
-    if offset:
-        log(f"resuming {label} at {_fmt_bytes(offset)}")
-        with open(part, "rb") as f:  # the digest covers the kept prefix too
-            for block in iter(lambda: f.read(CHUNK), b""):
-                hasher.update(block)
-    attempt = 0
-    while True:
-        try:
-            size, hasher = _stream(url, part, hasher, offset, timeout, progress_factory, log,
-                                   by_hand)
-            break
-        except _Interrupted as exc:
-            hasher = exc.hasher
-            previous, offset = offset, (os.path.getsize(part) if os.path.exists(part) else 0)
-            if offset > previous:  # progress was made: the retry budget is per stall
-                attempt = 0
-            if attempt >= retries:
-                raise DownloadError(
-                    f"the download of {url} was interrupted ({exc}); {_fmt_bytes(offset)} are "
-                    f"kept in {part}: run the same command again to resume") from None
-            wait = retry_wait * (2 ** attempt)
-            attempt += 1
-            log(f"interrupted ({exc}); continuing at {_fmt_bytes(offset)} "
-                f"(retry {attempt}/{retries})")
-            time.sleep(wait)
-        except OSError as exc:  # writing the .part, not the network
-            raise DownloadError(f"cannot write {part}: {exc.strerror or exc}") from None
-
-    actual = hasher.hexdigest()
-    if sha256 is not None and actual != sha256.lower():
-        os.remove(part)
+    expected = sha256.lower() if sha256 else None
+    try:
+        with _pooch_silenced():
+            pooch.retrieve(url, known_hash=f"sha256:{expected}" if expected else None,
+                           fname=label, path=directory, downloader=downloader)
+    except ValueError as exc:  # pooch: the hash does not match (the file is deleted)
+        if isinstance(exc, DownloadError) or expected is None or downloader.digest is None:
+            raise
+        actual = downloader.digest
         raise ChecksumError(
-            f"checksum mismatch for {label}: expected sha256 {sha256.lower()}, got {actual}. "
+            f"checksum mismatch for {label}: expected sha256 {expected}, got {actual}. "
             f"The file was corrupted in transit or changed upstream; the bad file was "
             f"deleted. Run the same command again to download it afresh, or {by_hand} after "
-            f"checking it with `sha256sum`", sha256.lower(), actual)
-    os.replace(part, path)
+            f"checking it with `sha256sum`", expected, actual) from None
+    except OSError as exc:  # pooch could not create its temporary file or move it
+        raise DownloadError(f"cannot write into {directory}: {exc.strerror or exc}") from None
+    actual = downloader.digest or sha256_of(path)  # None: pooch found the file in place
     _fsync_dir(directory)
     _write_sidecar(path, actual)
-    return FetchResult(path, actual, size, resumed_from=resumed_from)
-
-
+    return FetchResult(path, actual, downloader.size or os.path.getsize(path),
+                       resumed_from=downloader.resumed_from)
 
 
 def _write_sidecar(path: str, digest: str) -> None:

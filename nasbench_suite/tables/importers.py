@@ -66,6 +66,7 @@ import numpy as np
 
 from .. import spaces
 from .._errors import InvalidSpecError
+from ..progress import Progress
 from . import import_macro, import_nb101, import_nb201
 from ._import_files import (ABSENT, EPOCH_COST, BadKey, BadValue, TableImportError, check_fields, element, no_column,
                             number, read, rule_of)
@@ -446,7 +447,8 @@ def _check_targets(plans: list) -> None:
                                            "with and without a fidelity; a metric is one or the other")
 
 
-def import_table(recipe=None, source=None, out=None, mapping=None, *, overwrite: bool = False) -> str:
+def import_table(recipe=None, source=None, out=None, mapping=None, *, overwrite: bool = False,
+                 progress: bool = False) -> str:
     """Imports public tables into a nasbench-suite table at ``out``; returns ``out``.
 
     ``recipe``: a name in :data:`RECIPES` (``source`` is the directory holding
@@ -454,7 +456,8 @@ def import_table(recipe=None, source=None, out=None, mapping=None, *, overwrite:
     (``source`` is the file; a mapping with ``sources`` names files in the
     directory ``source``). Everything is read and checked first; an error
     raises :class:`TableImportError` naming the file, row, column and fix, and
-    leaves nothing at ``out``.
+    leaves nothing at ``out``. ``progress`` counts the files read on stderr
+    (:class:`nasbench_suite.progress.Progress`).
     """
     if source is None or out is None:
         raise ValueError("import_table needs source= and out=")
@@ -466,7 +469,12 @@ def import_table(recipe=None, source=None, out=None, mapping=None, *, overwrite:
     plans = [(path, spec, sp, [(column, _targets(column, target)) for column, target in spec["columns"].items()])
              for path, spec, sp in pairs]
     _check_targets(plans)
-    parsed = [(path, _parse(path, spec, sp, columns)) for path, spec, sp, columns in plans]
+    bar = Progress(len(plans), label="files", enabled=progress)
+    parsed = []
+    for path, spec, sp, columns in plans:
+        parsed.append((path, _parse(path, spec, sp, columns)))
+        bar.advance()
+    bar.close()
     axes: dict = {}  # dataset -> (seeds, fidelities), in order of first mention
     for _, (_, targets) in parsed:
         for t, _ in targets:

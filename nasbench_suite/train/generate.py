@@ -256,7 +256,7 @@ def generate_nb201(out, dataset: str = "digits", seeds=(0, 1), preset: str = "di
 
     from .. import __version__
     from ..runner.grid import open_executor
-    from ..runner.progress import Progress
+    from ..progress import Progress
     from ..tables import append_results, compact
     from ._torch import torch
     from .data import load_dataset
