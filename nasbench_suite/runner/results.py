@@ -54,6 +54,8 @@ from .trajectory import _FLOAT_COLUMNS, _STR_COLUMNS, Trajectory
 FORMAT_NAME = "nasbench-suite/results"
 FORMAT_VERSION = 1
 
+__all__ = ["Results", "ResultsError", "ResultsWriter", "Run", "load_results"]
+
 
 class ResultsError(ValueError):
     """A results file that cannot be read or written; the message names the file and the fix."""
@@ -71,14 +73,17 @@ class Run:
 
     @property
     def key(self) -> tuple[str, str, int]:
+        """``(benchmark, strategy, seed)``: the run's place in the grid."""
         return (self.benchmark, self.strategy, self.seed)
 
     def to_record(self) -> dict:
+        """The run as plain JSON-able data (a journal frame's payload)."""
         return {"benchmark": self.benchmark, "strategy": self.strategy, "seed": self.seed,
                 "trajectory": self.trajectory.to_dict(), "info": self.info}
 
     @classmethod
     def from_record(cls, rec: dict) -> "Run":
+        """The run of a :meth:`to_record` mapping."""
         return cls(str(rec["benchmark"]), str(rec["strategy"]), int(rec["seed"]),
                    Trajectory.from_dict(rec["trajectory"]), dict(rec.get("info", {})))
 
@@ -94,6 +99,48 @@ class Results:
 
     def __len__(self) -> int:
         return len(self.runs)
+
+    FRAME_COLUMNS = ("strategy", "seed", "benchmark", "dataset", "step", "time", "cell", "fidelity", "value",
+                     "cost", "incumbent", "incumbent_value", "incumbent_report")  # the columns of to_frame
+
+    def to_frame(self):
+        """The runs as a ``pandas.DataFrame`` (needs the ``[analysis]`` extra:
+        ``pip install 'nasbench-suite[analysis]'``): one row per run and
+        finished evaluation, runs in (benchmark, strategy, seed) order.
+
+        Columns: ``strategy``, ``seed``, ``benchmark`` (the grid's labels),
+        ``dataset``, ``step`` (evaluations finished so far: 1 for the first, so
+        the incumbent after ``k`` queries is at ``step == k``), then the
+        trajectory's columns (see :class:`~.trajectory.Trajectory`): ``time``
+        (simulated seconds), ``cell``, ``fidelity``, ``value``, ``cost``,
+        ``incumbent``, ``incumbent_value``, ``incumbent_report``. A strategy's
+        mean incumbent curve is
+        ``df[df.strategy == name].groupby("step").incumbent_report.mean()``.
+        """
+        from .._pandas import import_pandas
+
+        pd = import_pandas("Results.to_frame")
+        runs = [self.runs[k] for k in sorted(self.runs)]
+        benchmarks = self.config.get("benchmarks", {})
+        lengths = np.array([len(r.trajectory) for r in runs], dtype=np.int64)
+
+        def per_run(values, dtype):
+            return np.repeat(np.array(values, dtype=dtype), lengths) if runs else np.zeros(0, dtype)
+
+        datasets = [r.trajectory.meta.get("dataset", benchmarks.get(r.benchmark, {}).get("dataset", ""))
+                    for r in runs]
+        columns = {"strategy": per_run([r.strategy for r in runs], object),
+                   "seed": per_run([r.seed for r in runs], np.int64),
+                   "benchmark": per_run([r.benchmark for r in runs], object),
+                   "dataset": per_run(datasets, object),
+                   "step": np.concatenate([np.arange(1, n + 1) for n in lengths]).astype(np.int64)
+                   if runs else np.zeros(0, np.int64)}
+        for c in _FLOAT_COLUMNS:
+            parts = [np.asarray(getattr(r.trajectory, c), dtype=np.float64) for r in runs]
+            columns[c] = np.concatenate(parts) if parts else np.zeros(0)
+        for c in _STR_COLUMNS:
+            columns[c] = np.array([x for r in runs for x in getattr(r.trajectory, c)], dtype=object)
+        return pd.DataFrame({c: columns[c] for c in self.FRAME_COLUMNS})
 
 
 def check_label(kind: str, label: str) -> str:
@@ -337,6 +384,8 @@ class ResultsWriter:
 
     @property
     def exists(self) -> bool:
+        """Whether the file already held a configuration when opened (or has
+        one set since): False for a new results file."""
         return bool(self.config)
 
     def set_config(self, config: dict, history_entry: dict | None = None) -> None:
@@ -347,7 +396,8 @@ class ResultsWriter:
         self._dirty = True
 
     def append(self, run: Run) -> None:
-        """Stores one finished run durably (journal frame + fsync)."""
+        """Stores one finished run durably (journal frame + fsync); a run whose
+        key is already stored (:attr:`done`) is ignored."""
         if run.key in self.done:
             return
         payload = json.dumps(run.to_record(), sort_keys=True, separators=(",", ":")).encode("utf-8")
@@ -416,6 +466,9 @@ class ResultsWriter:
             raise
 
     def close(self, compact: bool = True) -> None:
+        """Compacts (unless ``compact=False``: the runs stay in the journal,
+        still durable), removes an empty journal and releases the lock;
+        ``with`` calls it."""
         try:
             if compact and self._journal_fd is not None:
                 self.compact()

@@ -33,7 +33,52 @@ def _first_missing(items, rows: np.ndarray):
 
 
 class Benchmark:
-    """A tabular benchmark in the nasbench-suite HDF5 format (docs/FORMAT.md)."""
+    """A tabular benchmark in the nasbench-suite HDF5 format (docs/FORMAT.md).
+
+    A table holds, for each cell (architecture) of one search space, the
+    metrics of training it on one or more datasets: per-fidelity metrics as
+    (cells, seeds, fidelities) arrays (``valid_acc``, ``test_acc``,
+    ``train_time``, ...) and static ones as (cells,) arrays (``params``,
+    ``flops``). Accuracies are percent (0-100), losses nats, times seconds,
+    fidelities epochs (units: docs/FORMAT.md).
+
+    Open one with :meth:`open` (never the constructor); it reads lazily (only
+    the arrays a query needs) and is a context manager::
+
+        from nasbench_suite.tables import Benchmark
+        with Benchmark.open("tabular_data/nb201-digits.h5") as bench:
+            bench.datasets                     # ('digits',)
+            bench.metrics("digits")            # ('epoch_time', 'test_acc', ...)
+            bench.fidelities()                 # array([1., 2., ..., 7.])
+            bench.query("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
+                        "+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+                        "valid_acc", fidelity=7)   # one cell: a float
+            bench.query(range(100), "test_acc")  # many cells (here NB201 indices): an array
+            bench.best("test_acc")             # (cell, value)
+
+    Reading: :meth:`query` (values of cells; mean over seeds, one repeat, or
+    a repeat drawn at random), :meth:`cost` (simulated training seconds),
+    :meth:`row_values` / :meth:`best` (the whole table), :meth:`rows`,
+    :meth:`cell`, :meth:`labels`, :meth:`canonical_keys` (rows and cells),
+    ``len(bench)`` (rows). A ``dataset`` argument defaults to the table's
+    first dataset, a ``fidelity`` to its highest.
+
+    Attributes: ``path``; ``space`` (the search space's name; the object is
+    :attr:`search_space`); ``provenance`` (where the values come from: a
+    mapping); ``cost_model`` (how :meth:`cost` prices a table without
+    ``train_time``); ``lookup`` (``"key"``: one row per cell, found by its
+    canonical key; ``"class"``: one row per class of equal networks, cells
+    found through their class, see :meth:`class_rows`).
+
+    Errors (all :class:`~nasbench_suite.tables.TableError`):
+    :class:`~nasbench_suite.tables.TableFormatError` for a file that is not
+    a valid table, :class:`~nasbench_suite.tables.UnknownName` for a dataset,
+    metric, fidelity or repeat the table lacks (the message lists those it
+    has), :class:`~nasbench_suite.tables.CellNotInTable` for a cell it does
+    not hold (unless ``missing="nan"``). Results appended by
+    :func:`~nasbench_suite.tables.append_result` (the journal) are visible to
+    tables opened afterwards.
+    """
 
     def __init__(self, path, h5, root: dict, memory=None, layout=None):
         self.path = os.fspath(path)
@@ -62,7 +107,11 @@ class Benchmark:
 
     @classmethod
     def open(cls, path) -> "Benchmark":
-        """Opens a table lazily. Raises TableFormatError for a missing, corrupt,
+        """Opens the table at ``path`` (str or path-like) lazily: only the
+        metadata and axes are read now, values on first query; the results
+        its journal holds (appended since the last compaction) are included.
+
+        Raises TableFormatError for a missing, corrupt,
         foreign or wrong-version file, or one whose layout breaks the format
         (shapes, axes, attributes: ``_schema.check_layout``), StaleJournal for
         a journal that belongs to another table and CorruptJournal for a
@@ -99,6 +148,8 @@ class Benchmark:
             raise
 
     def close(self) -> None:
+        """Closes the HDF5 file (idempotent; leaving a ``with`` block calls
+        it). Do not query a closed table."""
         if self._h5 is not None:
             self._h5.close()
             self._h5 = None
@@ -123,6 +174,8 @@ class Benchmark:
 
     @property
     def datasets(self) -> tuple[str, ...]:
+        """The names of the table's datasets, in stored order (the first is
+        the default ``dataset`` of every method)."""
         return tuple(self._axes)
 
     def _ds(self, dataset):
@@ -135,15 +188,20 @@ class Benchmark:
         return dataset, self._axes[dataset]
 
     def metrics(self, dataset: str | None = None) -> tuple[str, ...]:
+        """The metric names of ``dataset`` (default: the first): the
+        per-fidelity ones, then the static ones. UnknownName for a dataset the
+        table lacks."""
         _, (_, _, dyn, static) = self._ds(dataset)
         return dyn + static
 
     def fidelities(self, dataset: str | None = None) -> np.ndarray:
-        """The fidelity axis in epochs."""
+        """The fidelity axis of ``dataset`` (default: the first) in epochs,
+        increasing: a float64 array (a copy)."""
         return self._ds(dataset)[1][1].copy()
 
     def seeds(self, dataset: str | None = None) -> np.ndarray:
-        """The seed of each repeat (an int ``seed=`` argument is a repeat index)."""
+        """The seed of each repeat of ``dataset``: an int64 array (a copy). An
+        int ``seed=`` argument of :meth:`query` is an index into it, not a seed."""
         return self._ds(dataset)[1][0].copy()
 
     # ---- cells
@@ -168,7 +226,9 @@ class Benchmark:
         return self._index
 
     def rows(self, cells, missing: str = "raise") -> np.ndarray:
-        """Row of each cell (-1 for a cell the table lacks when ``missing="nan"``)."""
+        """The table row of each cell (cells as :meth:`query` takes them): an
+        int64 array, length 1 for a single cell. A cell the table lacks raises
+        CellNotInTable, or is -1 with ``missing="nan"``."""
         scalar = is_scalar_cell(self._space, cells)
         if self.lookup == "class":
             return self._class_rows(cells, scalar, missing)
@@ -298,13 +358,20 @@ class Benchmark:
 
     def query(self, cells, metric: str, fidelity=None, dataset: str | None = None,
               seed: Any = "mean", missing: str = "raise"):
-        """Metric values of one cell (a float) or of many (an array).
+        """Metric values of one cell (a float) or of many (a float64 array of
+        the same length, in the order given).
 
         ``cells``: a cell, NB201 arch string or official index, NB101 hash, or a
-        sequence/array of them. ``fidelity`` in epochs (default: the highest).
-        ``seed``: ``"mean"`` (over the repeats, ignoring missing ones), a repeat
-        index, or a ``numpy.random.Generator`` (one repeat drawn per cell from
-        it, among the repeats the table has).
+        sequence/array of them. ``metric``: a name of :meth:`metrics`.
+        ``fidelity`` in epochs (default: the highest; ignored for a static
+        metric). ``dataset``: default the first. ``seed``: ``"mean"`` (over
+        the repeats, ignoring missing ones), a repeat index (0 ..
+        ``len(seeds()) - 1``), or a ``numpy.random.Generator`` (one repeat
+        drawn per cell from it, among the repeats the table has).
+        ``missing``: ``"raise"`` (CellNotInTable for a cell the table lacks)
+        or ``"nan"`` (NaN for it). A value the table lacks (a repeat or
+        fidelity not trained) is NaN. An unknown dataset, metric, fidelity or
+        repeat index raises UnknownName; an invalid cell InvalidSpecError.
         """
         dataset, seeds, fids, is_static = self._metric(dataset, metric)
         scalar = is_scalar_cell(self._space, cells)
@@ -356,8 +423,11 @@ class Benchmark:
         raise TypeError(f"seed must be 'mean', a repeat index or a numpy Generator, got {type(seed).__name__}")
 
     def cost(self, cells, fidelity=None, dataset: str | None = None):
-        """Simulated seconds to train cells to ``fidelity`` epochs: the table's
-        mean ``train_time`` there, or the table's stated cost model."""
+        """Simulated seconds to train cells to ``fidelity`` epochs (default:
+        the highest): the table's mean ``train_time`` there, or else the
+        table's stated cost model (``per_epoch``: seconds per epoch times
+        epochs). A float for one cell, an array for many; TableFormatError
+        for a table with neither."""
         name, (_, fids, dyn, _) = self._ds(dataset)
         if "train_time" in dyn:
             return self.query(cells, "train_time", fidelity=fidelity, dataset=name)
@@ -382,10 +452,52 @@ class Benchmark:
 
     def best(self, metric: str, fidelity=None, dataset: str | None = None):
         """``(cell, value)`` of the best row by the mean of ``metric`` (largest
-        accuracy; smallest loss, time, size or latency)."""
+        accuracy; smallest loss, time, size or latency), at ``fidelity``
+        (default: the highest). CellNotInTable if no row has a value."""
         dataset = self._metric(dataset, metric)[0]
         vals = self.row_values(metric, fidelity, dataset)
         if np.all(np.isnan(vals)):
             raise CellNotInTable(f"{self.path}: no cell has a value of {metric!r} on {dataset!r}")
         row = int(np.nanargmax(vals) if higher_is_better(metric) else np.nanargmin(vals))
         return self.cell(row), float(vals[row])
+
+    def labels(self) -> list:
+        """Each row's cell as its space's label string (NB201 arch string,
+        NB101 hash, macro choice string), in row order."""
+        arrays = {name: self._cell_array(name) for name in self._space.table_description}
+        return [self._space.table_label(arrays, row) for row in range(self._n)]
+
+    def to_frame(self, metrics=None, dataset: str | None = None, fidelity=None, seed: Any = "mean"):
+        """The table as a ``pandas.DataFrame`` (needs the ``[analysis]`` extra:
+        ``pip install 'nasbench-suite[analysis]'``).
+
+        One row per table row (the index, named ``row``), with the columns
+        ``label`` (the cell's label string, see :meth:`labels`), ``canonical``
+        (its isomorphism class key, :meth:`canonical_keys`) and one float
+        column per metric: ``metrics`` is a name, a list of names or None (every
+        metric of ``dataset``, per-fidelity and static). Per-fidelity metrics
+        are taken at ``fidelity`` epochs (default: the highest) and reduced over
+        the repeats by ``seed`` exactly as :meth:`query` does (``"mean"``, a
+        repeat index, or a ``numpy.random.Generator``, drawn from once per
+        metric in column order); static metrics have one value per row. The
+        values equal ``query`` of the rows' cells, NaN where a row has none.
+        """
+        from .._pandas import import_pandas
+
+        pd = import_pandas("Benchmark.to_frame")
+        dataset, (seeds, fids, dyn, _) = self._ds(dataset)
+        if metrics is None:
+            names = list(self.metrics(dataset))
+        else:
+            names = [metrics] if isinstance(metrics, str) else list(metrics)
+        for name in names:
+            self._metric(dataset, name)  # UnknownName before any data is read
+        columns: dict = {"label": self.labels(),
+                         "canonical": np.asarray(self.canonical_keys(), dtype=np.uint64)}
+        rows = np.arange(self._n)
+        for name in names:
+            vals = self._read(dataset, name, rows)
+            if name in dyn:
+                vals = self._select_seed(vals[:, :, self._fid_index(dataset, fids, fidelity)], seed, seeds)
+            columns[name] = np.asarray(vals, dtype=np.float64)
+        return pd.DataFrame(columns, index=pd.RangeIndex(self._n, name="row"))
