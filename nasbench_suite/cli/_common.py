@@ -17,6 +17,7 @@ from typing import Iterator, Optional, Type
 
 from nasbench_suite._errors import UsageError
 
+#: The command's name, as messages and ``--help`` print it.
 PROG = "nasbench-suite"
 
 # Descriptions and epilogs are laid out by hand (examples, tables).

@@ -27,6 +27,10 @@ class Budget:
 
     @classmethod
     def parse(cls, budget) -> "Budget":
+        """A :class:`Budget` from a Budget (returned as it is) or a mapping
+        with some of the keys ``queries``, ``seconds``, ``epochs``, e.g.
+        ``{"queries": 150}``. Unknown keys or non-positive values raise
+        ValueError; any other type raises TypeError."""
         if isinstance(budget, Budget):
             return budget
         if isinstance(budget, dict):
@@ -37,5 +41,7 @@ class Budget:
         raise TypeError(f"budget must be a mapping like {{'queries': 150}} or a Budget, got {budget!r}")
 
     def to_dict(self) -> dict:
+        """The limits that are set, as a mapping :meth:`parse` reads back
+        (what trajectories and results files store)."""
         return {k: v for k, v in (("queries", self.queries), ("seconds", self.seconds),
                                   ("epochs", self.epochs)) if v is not None}

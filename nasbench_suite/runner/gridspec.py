@@ -19,12 +19,15 @@ from .budget import Budget
 from .results import check_label
 from .search import parse_metric
 
+#: Seeds per benchmark and strategy when a grid names none (seeds 0 .. 9).
 DEFAULT_SEEDS = 10
+#: The budget of each run when a grid names none: 100 finished queries.
 DEFAULT_BUDGET = {"queries": 100}
 MAX_SEED = 2 ** 63 - 1  # seeds are stored as int64
 MAX_SEEDS = 100_000  # seeds in one grid: each is a run per benchmark and strategy
 MAX_QUERIES = 2 ** 63 - 1  # a budget of queries is stored as int64
 MAX_ASYNC_WORKERS = 100_000  # simulated parallel evaluations inside one run
+#: The keys a grid's settings (a config file, command-line flags) may hold.
 SETTING_KEYS = ("benchmarks", "dataset", "strategies", "seeds", "budget", "search_metric", "report_metric",
                 "async_workers", "workers", "scheduler", "output")
 
@@ -59,6 +62,7 @@ class BenchmarkEntry:
     fidelities: tuple = field(default=(), compare=False)  # the dataset's fidelity axis (epochs)
 
     def to_config(self) -> dict:
+        """The entry as stored in the results file's configuration (JSON)."""
         return {"path": self.path, "sha256": self.sha256, "space": self.space, "dataset": self.dataset,
                 "search_metric": self.search_metric, "report_metric": self.report_metric,
                 "report_optimum": self.report_optimum, "higher_is_better": self.higher_is_better,
@@ -67,11 +71,16 @@ class BenchmarkEntry:
 
 @dataclass(frozen=True)
 class StrategyEntry:
+    """A strategy in the grid: its ``label`` (unique in the grid; names the
+    runs in the results file), the registered strategy ``name`` and its
+    ``hyperparameters`` (checked against the strategy's constructor)."""
+
     label: str
     name: str
     hyperparameters: dict = field(default_factory=dict)
 
     def to_config(self) -> dict:
+        """The entry as stored in the results file's configuration (JSON)."""
         return {"name": self.name, "hyperparameters": self.hyperparameters}
 
 
@@ -94,11 +103,18 @@ class Job:
 
     @property
     def key(self) -> tuple[str, str, int]:
+        """``(benchmark, strategy, seed)`` labels: the run's key in the results file."""
         return (self.benchmark, self.strategy, self.seed)
 
 
 @dataclass
 class Grid:
+    """A checked experiment (built by :func:`resolve_grid`): every
+    :class:`BenchmarkEntry` x every :class:`StrategyEntry` x every seed, each
+    run with the same :class:`~nasbench_suite.runner.Budget` and
+    ``async_workers`` simulated parallel evaluations. :meth:`jobs` lists the
+    runs; :func:`~nasbench_suite.runner.grid.run_grid` executes them."""
+
     benchmarks: list
     strategies: list
     seeds: list

@@ -38,9 +38,12 @@ class Trajectory:
 
     @property
     def final_value(self) -> float:
+        """The incumbent's search metric at the end of the budget (NaN if empty)."""
         return float(self.incumbent_value[-1]) if len(self) else float("nan")
 
     def to_dict(self) -> dict:
+        """Plain JSON-able data: each column as a list (floats as Python
+        floats, NaN kept) and ``meta``; :meth:`from_dict` reads it back."""
         d = {c: [float(x) for x in getattr(self, c)] for c in _FLOAT_COLUMNS}
         d.update({c: list(getattr(self, c)) for c in _STR_COLUMNS})
         d["meta"] = self.meta
@@ -48,6 +51,7 @@ class Trajectory:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Trajectory":
+        """The trajectory of a :meth:`to_dict` mapping (``meta`` optional)."""
         kw = {c: np.asarray(d[c], dtype=np.float64) for c in _FLOAT_COLUMNS}
         kw.update({c: list(d[c]) for c in _STR_COLUMNS})
         return cls(meta=dict(d.get("meta", {})), **kw)
@@ -59,14 +63,17 @@ class Trajectory:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "Trajectory":
+        """The trajectory of :meth:`to_bytes` output (UTF-8 JSON)."""
         return cls.from_dict(json.loads(data.decode("utf-8")))
 
     def save(self, path) -> None:
+        """Writes :meth:`to_bytes` to ``path`` (overwriting it)."""
         with open(path, "wb") as f:
             f.write(self.to_bytes())
 
     @classmethod
     def load(cls, path) -> "Trajectory":
+        """Reads a file written by :meth:`save`."""
         with open(path, "rb") as f:
             return cls.from_bytes(f.read())
 

@@ -85,6 +85,7 @@ class Stream:
         return items.pop()
 
     def random(self) -> float:
+        """Uniform float in [0, 1): the Generator's next ``random()`` value."""
         if not self._buf:
             self._buf = self.generator.random(self._chunk).tolist()
             self._buf.reverse()
@@ -302,6 +303,8 @@ class SearchSpace(abc.ABC):
         return self.from_index(int(arrays["index"][row]))
 
     def table_label(self, arrays: dict, row: int) -> str:
+        """The label string (:meth:`label`) of a table row's cell, from its
+        description arrays; a space may override it to skip building the cell."""
         return self.label(self.table_cell_at(arrays, row))
 
     def record(self, cell) -> Any:

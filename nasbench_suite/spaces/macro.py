@@ -48,25 +48,33 @@ import numpy as np
 from .._errors import InvalidSpecError
 from ._arrays import check_rng
 
-# Choices, in code order (xiusu/NAS-Bench-Macro README "Search Space": Identity
-# encoded as '0', MB3_K3, MB6_K5; train/model.py ``candidate_OP``): the
-# identity, a MobileNetV2 inverted-residual block with kernel 3 and expansion 3,
-# and one with kernel 5 and expansion 6.
+#: Choices, in code order (xiusu/NAS-Bench-Macro README "Search Space": Identity
+#: encoded as '0', MB3_K3, MB6_K5; train/model.py ``candidate_OP``): the
+#: identity, a MobileNetV2 inverted-residual block with kernel 3 and expansion 3,
+#: and one with kernel 5 and expansion 6.
 OPS = ("id", "ir_3x3_t3", "ir_5x5_t6")
-# (kernel, expansion) of the MobileNetV2 choices; None for the identity.
+#: (kernel, expansion) of the MobileNetV2 choices; None for the identity.
 BLOCKS = (None, (3, 3), (5, 6))
+#: Searchable layers per network (8).
 NUM_LAYERS = 8
+#: Choices per layer (3): the length of :data:`OPS`.
 NUM_CHOICES = len(OPS)
+#: Architecture strings in the space: 3 ** 8 = 6,561.
 NUM_ARCHS = NUM_CHOICES ** NUM_LAYERS  # 6,561
 ONEHOT_ENCODING_SIZE = NUM_LAYERS * NUM_CHOICES  # 24
 NUM_CLASSES_OF_NETWORKS = 3969  # distinct networks (canonical keys), see the module docstring
 
 # Network layout (train/model.py ``Network``: stages=[2, 3, 3], init_channels=32,
 # a 1280-channel head; every stage's first layer has stride 2 and doubles the width).
+#: Layers per stage (2, 3, 3); each stage's first layer has stride 2 and doubles the width.
 STAGES = (2, 3, 3)
+#: Output channels of the stem 3x3 conv (32).
 STEM_CHANNELS = 32
+#: Channels of the head 1x1 conv before pooling and the classifier (1280).
 HEAD_CHANNELS = 1280
+#: Input image side in pixels (32: CIFAR-10 images).
 INPUT_SIZE = 32  # CIFAR-10 images
+#: Indices of the layers that start a stage (stride 2): (0, 2, 5).
 REDUCTION_LAYERS = tuple(itertools.accumulate((0,) + STAGES[:-1]))  # (0, 2, 5)
 STAGE_OF_LAYER = tuple(s for s, n in enumerate(STAGES) for _ in range(n))
 
@@ -206,9 +214,11 @@ class Cell:
 
     @property
     def ops(self) -> tuple[str, ...]:
+        """The 8 op names of :data:`OPS`, first layer first."""
         return tuple(OPS[c] for c in self.codes)
 
     def to_string(self) -> str:
+        """The label of 8 digits (what :meth:`from_string` parses)."""
         return "".join(map(str, self.codes))
 
     def index(self) -> int:

@@ -20,10 +20,12 @@ from .. import _core
 from .._errors import InvalidSpecError
 from ._arrays import int_labels, matrix_codes, seed_from
 
+#: The op label of a cell's first vertex.
 INPUT = "input"
+#: The op label of a cell's last vertex.
 OUTPUT = "output"
-# Interior ops in the official order; their index is the hash label
-# (nasbench/lib/config.py: available_ops).
+#: Interior ops in the official order; their index is the hash label
+#: (nasbench/lib/config.py: available_ops).
 OPS = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
 LABEL_INPUT = -1
 LABEL_OUTPUT = -2
@@ -122,10 +124,13 @@ class Cell:
 
     @property
     def pruned_matrix(self) -> np.ndarray:
+        """The adjacency matrix after pruning (vertices on no input-output
+        path removed): uint8, (V, V), upper triangular, read-only."""
         return self._pm
 
     @property
     def pruned_ops(self) -> tuple[str, ...]:
+        """The ops of the pruned cell, ``"input"`` first and ``"output"`` last."""
         return _names_of(self._pl)
 
     @property
@@ -135,10 +140,12 @@ class Cell:
 
     @property
     def num_vertices(self) -> int:
+        """Vertices of the pruned cell (2..7), input and output included."""
         return int(self._pm.shape[0])
 
     @property
     def num_edges(self) -> int:
+        """Edges of the pruned cell (at most 9 in NAS-Bench-101)."""
         return int(self._pm.sum())
 
     # ---- identity
@@ -159,6 +166,8 @@ class Cell:
         return Cell.from_labels(m[0, :n, :n], lab[0, :n])
 
     def is_isomorphic(self, other: "Cell") -> bool:
+        """Whether the pruned cells are isomorphic (equal canonical keys), i.e.
+        the same network."""
         return self.canonical_key() == other.canonical_key()
 
     def to_dict(self) -> dict:
@@ -390,6 +399,7 @@ class Enumeration:
 
     @property
     def candidates(self) -> int:
+        """Labelled graphs enumerated before deduplication (all vertex counts)."""
         return int(sum(self.candidates_by_vertices.values()))
 
     def cells(self, layout: str = "end") -> tuple[np.ndarray, np.ndarray, np.ndarray]:

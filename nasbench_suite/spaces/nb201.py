@@ -19,10 +19,14 @@ from .. import _core
 from .._errors import InvalidSpecError
 from ._arrays import check_rng
 
-# Official op order (NAS-Bench-201 paper, Sec. 2; NATS-Bench `NAS_BENCH_201`).
+#: The 5 edge ops in the official order (NAS-Bench-201 paper, Sec. 2;
+#: NATS-Bench ``NAS_BENCH_201``); a cell holds their indices.
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+#: The 6 edges of the 4-node cell as (from_node, to_node), in the order of a
+#: cell's ops and of the arch string.
 EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
 NUM_EDGES = 6
+#: Cells in the space: 5 ** 6 = 15,625 (the official indices 0 .. 15,624).
 NUM_CELLS = len(OPS) ** NUM_EDGES  # 15,625
 ONEHOT_ENCODING_SIZE = NUM_EDGES * len(OPS)
 PATH_ENCODING_SIZE = _core.NB201_PATH_FEATURES
@@ -140,7 +144,9 @@ class Cell:
 
     @classmethod
     def from_string(cls, arch: str) -> "Cell":
-        """Parses ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``."""
+        """Parses an arch string ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`` (ops
+        of :data:`OPS`, edges in :data:`EDGES` order); InvalidSpecError if it
+        is malformed."""
         return cls._from_codes(_parse(arch))
 
     @classmethod
@@ -150,13 +156,17 @@ class Cell:
 
     @property
     def codes(self) -> np.ndarray:
+        """The 6 op codes (indices into :data:`OPS`), edge order of
+        :data:`EDGES`: uint8, read-only."""
         return self._codes
 
     @property
     def ops(self) -> tuple[str, ...]:
+        """The 6 op names, edge order of :data:`EDGES`."""
         return tuple(OPS[c] for c in self._codes)
 
     def to_string(self) -> str:
+        """The official arch string (what :meth:`from_string` parses)."""
         o = self.ops
         return f"|{o[0]}~0|+|{o[1]}~0|{o[2]}~1|+|{o[3]}~0|{o[4]}~1|{o[5]}~2|"
 

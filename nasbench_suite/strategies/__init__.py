@@ -10,7 +10,8 @@ import importlib
 
 from .base import Proposal, Result, SearchSpaceExhausted, Strategy
 
-# name -> "module:Class"; modules are imported on first use.
+#: The registered strategies: name -> ``"module:Class"`` (a module of this
+#: package); modules are imported on first use (:func:`strategy_class`).
 REGISTRY = {
     "random_search": "random_search:RandomSearch",
     "regularized_evolution": "regularized_evolution:RegularizedEvolution",
@@ -24,6 +25,8 @@ REGISTRY = {
 
 
 def strategy_class(name: str) -> type:
+    """The :class:`Strategy` subclass registered as ``name`` (importing its
+    module); an unknown name raises ValueError listing the registered ones."""
     if name not in REGISTRY:
         raise ValueError(f"unknown strategy {name!r}; registered: {', '.join(REGISTRY)}")
     module, cls = REGISTRY[name].split(":")

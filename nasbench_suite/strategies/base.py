@@ -10,6 +10,8 @@ from .. import spaces
 from ..spaces._arrays import check_rng
 from ..spaces.base import DEDUP_MODES, SearchSpace, Stream
 
+__all__ = ["Proposal", "Result", "SearchSpaceExhausted", "Strategy"]
+
 
 @dataclass(frozen=True)
 class Result:
@@ -78,6 +80,18 @@ class Strategy:
 
     # ---- interface
     def ask(self) -> Proposal:
+        """The next cell to evaluate, as a :class:`Proposal` (a subclass may
+        return a bare cell from :meth:`_propose`; it is wrapped with
+        ``fidelity=None``, the run's search fidelity).
+
+        With dedup on, a proposal whose key (:attr:`key`) was already proposed
+        is replaced: the subclass is asked again up to :attr:`max_retries`
+        times, then a random unseen cell is drawn; each replacement counts in
+        :attr:`duplicates_avoided`. Promotions of multi-fidelity strategies
+        (the same configuration at a higher fidelity) are never dedup'd.
+        Raises :class:`SearchSpaceExhausted` when 10,000 random samples in a
+        row are all duplicates.
+        """
         proposal = self._as_proposal(self._propose())
         if self.dedup and not self._is_promotion(proposal):
             tries = 0
@@ -94,6 +108,10 @@ class Strategy:
         return proposal
 
     def tell(self, proposal: Proposal, result: Result) -> None:
+        """Reports the evaluation of a proposal returned by :meth:`ask`: appends
+        ``(proposal.cell, result)`` to :attr:`history` and lets the subclass
+        update its model (:meth:`_observe`). Proposals may be told out of
+        order (asynchronous workers) and must each be told once."""
         self.history.append((proposal.cell, result))
         self._observe(proposal, result)
 

@@ -629,10 +629,12 @@ class RepairReport:
 
     @property
     def records(self) -> int:
+        """Result records kept in the new journal (the header frame excluded)."""
         return sum(1 for _, _, what in self.kept if not what.startswith("header"))
 
     @property
     def changed(self) -> bool:
+        """Whether the journal was rewritten (the original kept as ``kept_as``)."""
         return self.kept_as is not None
 
     def __str__(self) -> str:

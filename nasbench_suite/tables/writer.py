@@ -138,6 +138,10 @@ class TableBuilder:
 
     # ---- axes
     def add_dataset(self, name: str, seeds, fidelities) -> None:
+        """Adds a dataset with its axes: ``seeds`` (distinct integers, one per
+        repeat) and ``fidelities`` (epochs, strictly increasing). Metrics set
+        later are (cells, len(seeds), len(fidelities)) arrays. Raises
+        ValueError for a dataset already added or invalid axes."""
         seeds = np.asarray(list(seeds), dtype=np.int64)
         fids = np.asarray(list(fidelities), dtype=np.float64)
         if name in self._datasets:
@@ -220,6 +224,9 @@ class TableBuilder:
                         "sha256": sha256_of(path)})
 
     def table(self) -> TableData:
+        """The table built so far as an in-memory ``TableData`` (arrays trimmed
+        to the cells added; the provenance records the suite's version), what
+        the writer stores."""
         n = self._n
         cells = {k: v[:n] for k, v in self._cells.items()}
         if "key" not in cells:
@@ -267,6 +274,10 @@ class TableWriter(TableBuilder):
         self.provenance["created_by"] = f"nasbench-suite {__version__}"
 
     def close(self) -> str:
+        """Writes the table to ``path`` atomically (a temporary file renamed
+        over it) and returns ``path``; leaving the ``with`` block without an
+        exception calls it. A journal left by the table it replaces is
+        retired (see the class docstring; ``stale_journal``)."""
         clean_stale_temps(self.path)  # .tmp-*.h5 left by rewrites killed before their rename
         if os.path.exists(journal_path(self.path)) or os.path.exists(lock_path(self.path)):
             # Under the table's lock: no append or compaction runs between the

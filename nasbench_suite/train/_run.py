@@ -47,6 +47,7 @@ class TrainResult:
 
     @property
     def final(self) -> dict:
+        """The last epoch's entry of ``history`` ({} if no epoch ran)."""
         return self.history[-1] if self.history else {}
 
 

@@ -46,6 +46,7 @@ import numpy as np
 
 from .presets import SPLIT_CONVENTIONS, SPLITS_NB101, SPLITS_NB201, SPLITS_THIRDS
 
+#: The data set names :func:`load_dataset` knows (files: the module docstring).
 DATASETS = ("cifar10", "cifar10-valid", "cifar100", "ImageNet16-120", "fashion-mnist", "digits")
 _SPLIT_SEED = 20240617  # fixed: a split belongs to the data set, not to a run
 _CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar.html"
@@ -87,6 +88,7 @@ class Dataset:
 
     @property
     def image_shape(self) -> tuple:
+        """(C, H, W) of one image, e.g. (3, 32, 32) for CIFAR-10."""
         return tuple(int(s) for s in self.train.x.shape[1:])
 
 

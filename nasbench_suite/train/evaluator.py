@@ -79,15 +79,20 @@ class Evaluator:
 
     @property
     def datasets(self) -> tuple:
+        """The table's dataset names (:attr:`Benchmark.datasets`)."""
         return self._bench.datasets
 
     def metrics(self, dataset=None):
+        """The table's metric names of ``dataset`` (:meth:`Benchmark.metrics`)."""
         return self._bench.metrics(dataset)
 
     def fidelities(self, dataset=None):
+        """The table's fidelity axis in epochs (:meth:`Benchmark.fidelities`)."""
         return self._bench.fidelities(dataset)
 
     def seeds_of(self, dataset=None):
+        """The table's seed axis of ``dataset`` (:meth:`Benchmark.seeds`; the
+        ``seeds`` attribute is the seeds a missing cell is trained with)."""
         return self._bench.seeds(dataset)
 
     def __len__(self) -> int:
@@ -97,6 +102,8 @@ class Evaluator:
         return f"Evaluator({self.path!r}, space={self.space!r}, trained={len(self.trained)})"
 
     def close(self) -> None:
+        """Closes the table and every earlier version of it reopened after
+        training (``with`` calls it); it does not shut down the executor."""
         for b in self._old + [self._bench]:
             b.close()
         self._old = []

@@ -90,6 +90,7 @@ class Preset:
         return dataclasses.replace(self, network=net, **top)
 
     def to_dict(self) -> dict:
+        """Every field as a plain dict (stored with each training result)."""
         return dataclasses.asdict(self)
 
 
@@ -140,6 +141,10 @@ MACRO_OFFICIAL = Preset(
     weight_decay=5e-4, splits=SPLITS_NB201, fidelity="epoch",
 )
 
+#: The training presets by (space, name): ``"official"`` (also spelt by its
+#: epoch count: NB101 ``"108"``, NB201 ``"200"``, macro ``"50"``) is the
+#: benchmark's own protocol; NB201 also has ``"hp12"`` (``"12"``, the 12-epoch
+#: proxy) and ``"digits"``. :func:`get_preset` looks them up.
 PRESETS = {
     ("macro", "official"): MACRO_OFFICIAL,
     ("macro", "50"): MACRO_OFFICIAL,

@@ -123,6 +123,9 @@ class Trainer:
             raise errors[0]
 
     def preset_for(self, space: str, **extra) -> Preset:
+        """The :class:`Preset` this trainer uses for ``space``: its ``preset``
+        with its keyword overrides, then ``extra`` (network settings of another
+        space are ignored). ValueError for an unknown space or preset."""
         return get_preset(check_space(space), self.preset, strict=False, **{**self.overrides, **extra})
 
     def _device(self):
