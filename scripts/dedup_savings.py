@@ -44,6 +44,7 @@ import time
 
 import numpy as np
 
+from nasbench_suite._machine import cpu_name
 from nasbench_suite.runner import run_search
 from nasbench_suite.runner.search import parse_metric
 from nasbench_suite.spaces import nb201
@@ -81,17 +82,6 @@ def mean_se(x) -> tuple[float, float]:
 def pm(x, digits: int = 2, scale: float = 1.0) -> str:
     m, se = mean_se(np.asarray(x, dtype=np.float64) * scale)
     return f"{m:.{digits}f} ± {se:.{digits}f}"
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def git_head(repo: pathlib.Path) -> str:
@@ -152,7 +142,7 @@ def render(args, bench, results, threshold, elapsed: float, command: str) -> str
         command,
         "```",
         "",
-        f"- machine: {cpu_model()}, {os.cpu_count()} logical CPUs; {platform.system()} {platform.release()}",
+        f"- machine: {cpu_name()}, {os.cpu_count()} logical CPUs; {platform.system()} {platform.release()}",
         f"- python {platform.python_version()}, numpy {np.__version__}; "
         f"nasbench-suite {prov.get('nasbench_suite_version', '?')} at commit `{git_head(repo)}` "
         "(plus the working tree's uncommitted changes, if any)",

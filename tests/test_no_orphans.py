@@ -385,7 +385,7 @@ def test_a_table_named_through_a_symlink_shares_its_journal_and_stays_a_symlink(
     import numpy as np
 
     from nasbench_suite.tables import Benchmark, TableWriter, append_result, compact
-    from nasbench_suite.tables.journal import journal_path, lock_path
+    from nasbench_suite.tables.journal import journal_path
 
     real = tmp_path / "real.h5"
     with TableWriter(real, space="nb201") as w:

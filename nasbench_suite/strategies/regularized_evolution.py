@@ -24,8 +24,6 @@ from __future__ import annotations
 import collections
 import math
 
-import numpy as np
-
 from ..spaces.base import SearchSpace
 from .base import Strategy, check_positive_int
 

@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from .._machine import cpu_name  # noqa: F401 (scripts import it from here too)
 from ..spaces import nb201
 from .presets import get_preset
 
@@ -58,17 +58,6 @@ def representatives() -> np.ndarray:
     first[cls_sorted[starts]] = idx_sorted[starts]
     disconnected = int(np.flatnonzero(~conn)[0])
     return np.r_[first, disconnected].astype(np.int64)
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
 
 
 @dataclass
