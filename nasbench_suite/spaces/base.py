@@ -257,15 +257,26 @@ class SearchSpace(abc.ABC):
         return [self.from_index(i) for i in range(self.size)]
 
     def indices(self, cells) -> np.ndarray:
-        """int64 indices of cells (cells, labels or indices; finite spaces)."""
+        """int64 indices of cells (cells, labels or indices; finite spaces).
+        Indices are range-checked without building their cells."""
         if isinstance(cells, np.ndarray) and cells.dtype.kind in "iu":
             idx = cells.astype(np.int64, copy=False).reshape(-1)
             bad = (idx < 0) | (idx >= self.size)
             if bad.any():
-                raise InvalidSpecError(f"{self.title or self.name} index {int(idx[bad][0])} "
-                                       f"is outside 0..{self.size - 1}")
+                raise self._outside(int(idx[bad][0]))
             return idx
-        return np.array([self.index(self.parse(c)) for c in cells], dtype=np.int64)
+        out = []
+        for c in cells:
+            if isinstance(c, (int, np.integer)) and not isinstance(c, bool):
+                if not 0 <= c < self.size:
+                    raise self._outside(int(c))
+                out.append(int(c))
+            else:
+                out.append(self.index(self.parse(c)))
+        return np.array(out, dtype=np.int64)
+
+    def _outside(self, i: int) -> InvalidSpecError:
+        return InvalidSpecError(f"{self.title or self.name} index {i} is outside 0..{self.size - 1}")
 
     def all_canonical_keys(self) -> np.ndarray:
         """uint64 canonical key of every cell in index order (0: no network)."""

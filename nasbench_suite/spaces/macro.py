@@ -398,9 +398,6 @@ class MacroSpace(SearchSpace):
     def all_canonical_keys(self) -> np.ndarray:
         return np.array(_keys_by_index(), dtype=np.uint64)
 
-    def table_cells(self, cells) -> list:
-        return [self.parse(c) for c in cells]
-
     def table_describe(self, cells: list) -> dict:
         idx = np.fromiter((c._i for c in cells), dtype=np.int64, count=len(cells))
         keys = _keys_by_index()
@@ -414,9 +411,6 @@ class MacroSpace(SearchSpace):
 
     def table_label(self, arrays: dict, row: int) -> str:
         return Cell._at(int(arrays["index"][row])).to_string()
-
-    def record(self, cell) -> dict:
-        return {"index": self.parse(cell)._i}
 
 
 SPACE = MacroSpace()

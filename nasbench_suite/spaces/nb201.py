@@ -374,7 +374,7 @@ class NB201Space(SearchSpace):
         if isinstance(spec, str):
             return Cell.from_string(spec)
         if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
-            return Cell.from_index(int(self._index(spec)))
+            return Cell.from_index(spec)
         if isinstance(spec, dict) and "index" in spec:
             return self.parse(spec["index"])
         raise InvalidSpecError(
@@ -427,28 +427,6 @@ class NB201Space(SearchSpace):
     def from_index(self, index: int) -> Cell:
         return Cell.from_index(index)
 
-    def _index(self, c) -> int:
-        if isinstance(c, Cell):
-            return c.index()
-        if isinstance(c, (str, bytes)):
-            return index_of(c.decode() if isinstance(c, bytes) else c)
-        if isinstance(c, (int, np.integer)) and not isinstance(c, bool):
-            if not 0 <= int(c) < NUM_CELLS:
-                raise InvalidSpecError(f"NB201 index {int(c)} is outside 0..{NUM_CELLS - 1}")
-            return int(c)
-        raise InvalidSpecError(
-            f"cannot use {c!r} as an NB201 cell: give an nb201.Cell, an arch string or an official index"
-        )
-
-    def indices(self, cells) -> np.ndarray:
-        if isinstance(cells, np.ndarray) and cells.dtype.kind in "iu":
-            idx = cells.astype(np.int64, copy=False).reshape(-1)
-            bad = (idx < 0) | (idx >= NUM_CELLS)
-            if bad.any():
-                raise InvalidSpecError(f"NB201 index {int(idx[bad][0])} is outside 0..{NUM_CELLS - 1}")
-            return idx
-        return np.array([self._index(c) for c in cells], dtype=np.int64)
-
     def all_canonical_keys(self) -> np.ndarray:
         keys, _ = _core.nb201_canonical(all_codes())  # disconnected cells: key 0
         return keys
@@ -464,9 +442,6 @@ class NB201Space(SearchSpace):
 
     def table_label(self, arrays: dict, row: int) -> str:
         return arch_string(int(arrays["index"][row]))
-
-    def record(self, cell) -> dict:
-        return {"index": self.table_cells([cell])[0].index()}
 
 
 SPACE = NB201Space()
