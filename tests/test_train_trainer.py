@@ -206,6 +206,22 @@ def test_cifar_readers_folder_and_archive(tmp_path):
     assert np.array_equal(from_tar.train.x, d101.train.x) and np.array_equal(from_tar.test.y, d101.test.y)
 
 
+def test_trainer_reads_self_made_cifar_only_when_told(tmp_path):
+    """Files in the official format that are not the official files (random
+    images for timing): refused by default, trained on with verify_data=False."""
+    from nasbench_suite.train.data import DataFileError
+    rng = np.random.default_rng(1)
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (folder / name).write_bytes(pickle.dumps(_cifar_batch(16, rng)))
+    tiny = dict(epochs=1, channels=2, cells_per_stage=1, batch_size=16, device="cpu", progress=False)
+    with pytest.raises(DataFileError, match="verify_data=False"):
+        Trainer(dataset="cifar10-valid", data_root=tmp_path, **tiny).train("nb201", BEST)
+    r = Trainer(dataset="cifar10-valid", data_root=tmp_path, verify_data=False, **tiny).train("nb201", BEST)
+    assert len(r.history) == 1 and 0 <= r.final["valid_acc"] <= 100
+
+
 def test_cifar100_imagenet16_and_fashion_readers(tmp_path):
     rng = np.random.default_rng(1)
     c100 = tmp_path / "cifar-100-python"

@@ -194,7 +194,8 @@ def _checked(data: bytes, where, folder: str, name: str, verify: bool) -> bytes:
         if got != want:
             raise DataFileError(f"{where}: md5 {got} is not the published {want} of the official {name} "
                                 f"({_CIFAR_URL}); the file is damaged or not the official one: replace it "
-                                "(load_dataset(..., verify=False) reads a file you made yourself)")
+                                "(load_dataset(..., verify=False) or Trainer(..., verify_data=False) reads "
+                                "a file you made yourself)")
     return data
 
 

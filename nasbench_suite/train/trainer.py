@@ -89,13 +89,16 @@ class Trainer:
     NB201, the final epoch with its halfway metrics for NB101), "every_epoch"
     or "final". ``threads``: CPU threads for the run (None: torch's setting);
     a CPU run is reproducible for a given thread count, so resume with the same.
-    One thread is fastest for tiny networks.
+    One thread is fastest for tiny networks. ``verify_data``: check CIFAR
+    files against their published md5 (False for files you made yourself in
+    the official format, e.g. synthetic data for timing).
     """
 
     def __init__(self, dataset: str | None = None, data_root=None, preset="official", device=None,
                  checkpoint_dir=None, amp: bool | None = None, channels_last: bool | None = None,
                  compile: bool = False, deterministic: bool | None = None, record: str = "auto",
-                 progress: bool | None = None, threads: int | None = None, **overrides):
+                 progress: bool | None = None, threads: int | None = None, verify_data: bool = True,
+                 **overrides):
         if record not in ("auto", "every_epoch", "final"):
             raise ValueError(f"record must be 'auto', 'every_epoch' or 'final', got {record!r}")
         self.dataset = dataset
@@ -111,6 +114,7 @@ class Trainer:
         if threads is not None and (isinstance(threads, bool) or int(threads) < 1):
             raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
         self.threads = threads
+        self.verify_data = bool(verify_data)
         # Fail now, not in a worker an hour later, on a misspelt setting or preset.
         names = (preset.space,) if isinstance(preset, Preset) else PRESET_SPACES
         errors = []
@@ -146,7 +150,7 @@ class Trainer:
         if preset.epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {preset.epochs}")
         c = as_cell(space, cell)
-        data = load_dataset(dataset, self.data_root, preset.splits)
+        data = load_dataset(dataset, self.data_root, preset.splits, verify=self.verify_data)
         if "in_channels" not in preset.network:
             preset = preset.replace(in_channels=data.image_shape[0])
         device = self._device()
