@@ -208,6 +208,8 @@ def add_import_parser(subparsers):
     p.add_argument("--source", metavar="PATH", help="the recipe's directory, or the file to import")
     p.add_argument("-o", "--output", metavar="OUT.h5", help="table to write")
     p.add_argument("--overwrite", action="store_true", help="replace OUT.h5 if it exists")
+    p.add_argument("--no-verify", action="store_true",
+                   help="import source files whose sha256 differs from the recipe's published one")
     p.add_argument("--list-recipes", action="store_true", help="print the recipes and exit")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_cmd_import)
@@ -229,7 +231,7 @@ def _cmd_import(args) -> int:
         with user_errors(*_TABLE_ERRORS):
             path = import_table(recipe=args.recipe, source=args.source, out=args.output,
                                 mapping=args.mapping, overwrite=args.overwrite,
-                                progress=_watching(args))
+                                progress=_watching(args), verify=not args.no_verify)
     except csv.Error as exc:
         raise UsageError(_csv_message(exc, args.source)) from None
     except (UnicodeError, RecursionError) as exc:

@@ -9,16 +9,21 @@ nothing but the checked numbers is kept, so memory is bounded by the table
 ``rows``), not by the file. A parquet file is read in batches after its row
 count (in the file's footer) is checked. A JSON file is parsed whole (the
 ``json`` module has no incremental parser); its rows are then checked the
-same way."""
+same way. A pickle (``.pkl``, ``.pickle``, ``.bench``) is read without
+executing it (:mod:`._safe_pickle`: plain data, plus the families of globals
+the mapping's ``pickle_allow`` names) and then read like JSON."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import os
+import pickle
 import re
 from dataclasses import dataclass
 
+from . import _safe_pickle
 from .errors import TableFormatError
 
 MISSING = {"", "nan", "na", "n/a", "null", "none"}  # text of a missing value (CSV cells, JSON strings)
@@ -229,6 +234,26 @@ def read_json(path: str, key_column: str) -> Rows:
             raise TableImportError(f"{path}: not valid JSON ({exc}); fix the file") from None
         except RecursionError:
             raise TableImportError(f"{path}: JSON nested too deeply to be a table; fix the file") from None
+    return _records(path, data, key_column)
+
+
+def read_pickle(path: str, key_column: str, allow=()) -> Rows:
+    """The rows of a pickled table (the shapes :func:`read_json` reads), loaded
+    with :func:`._safe_pickle.load`: nothing in the file is executed."""
+    try:
+        data = _safe_pickle.load(path, allow)
+    except _safe_pickle.UnsafePickle as exc:
+        raise TableImportError(f"{path}: refused: {exc}; this is not the file the recipe is for") from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError,
+            AttributeError, MemoryError) as exc:
+        raise TableImportError(f"{path}: not a readable pickle ({type(exc).__name__}: "
+                               f"{' '.join(str(exc).split())[:200]}); the file is damaged") from None
+    return _records(path, data, key_column)
+
+
+def _records(path: str, data, key_column: str) -> Rows:
+    """Rows of a parsed JSON or pickle table: ``{column: [values]}``, ``{key:
+    record}`` or a list of records."""
     if isinstance(data, dict) and data and all(isinstance(v, list) for v in data.values()):
         lengths = {len(v) for v in data.values()}
         if len(lengths) != 1:
@@ -274,19 +299,45 @@ def read_parquet(path: str) -> Rows:
     return Rows(path, names, rows(), count, file=f)
 
 
-def read(path: str, fmt, key_column: str, used=()) -> Rows:
-    """The rows of ``path`` (``fmt``: csv, json or parquet; None: from the
-    file name)."""
+_PICKLE_SUFFIXES = ("pkl", "pickle", "bench")
+
+
+def read(path: str, fmt, key_column: str, used=(), pickle_allow=()) -> Rows:
+    """The rows of ``path`` (``fmt``: csv, json, parquet or pickle; None: from
+    the file name). ``pickle_allow``: the families of globals a pickle may
+    name (:data:`._safe_pickle.ALLOWED_FAMILIES`)."""
     if not os.path.isfile(path):
         raise TableImportError(f"{path}: no such file; check --source (a recipe's source is the "
                                "directory holding its files)")
     fmt = fmt or os.path.splitext(path)[1].lstrip(".").lower()
+    fmt = "pickle" if fmt in _PICKLE_SUFFIXES else fmt
     readers = {"csv": lambda: read_csv(path, used), "json": lambda: read_json(path, key_column),
-               "parquet": lambda: read_parquet(path)}
+               "parquet": lambda: read_parquet(path), "pickle": lambda: read_pickle(path, key_column, pickle_allow)}
     if fmt not in readers:
-        raise TableImportError(f"{path}: unknown format {fmt!r}; name the file .csv, .json or .parquet "
+        raise TableImportError(f"{path}: unknown format {fmt!r}; name the file .csv, .json, .parquet or .pkl "
                                "or give the mapping a 'format'")
     return readers[fmt]()
+
+
+def sha256_of(path: str) -> str:
+    """The sha256 hex digest of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_sha256(path: str, expected: str) -> None:
+    """Refuses a file whose sha256 is not ``expected``, naming both digests."""
+    if not os.path.isfile(path):
+        raise TableImportError(f"{path}: no such file; check --source (a recipe's source is the "
+                               "directory holding its files)")
+    found = sha256_of(path)
+    if found != expected.lower():
+        raise TableImportError(f"{path}: sha256 {found}, expected {expected.lower()} (the published file); "
+                               "the file is damaged or another version: replace it, or pass --no-verify "
+                               "(verify=False) to import it anyway")
 
 
 def element(name: str, columns) -> tuple | None:

@@ -19,7 +19,8 @@ NAS_BENCH_MACRO = {
     "description": "NAS-Bench-Macro from ../shared/data/macro: CIFAR-10 test accuracy of 3 seeds "
                    "(50 epochs), params, FLOPs",
     "sources": [
-        {"file": "nas-bench-macro_cifar10.json", "rows": macro.NUM_ARCHS,
+        {"file": "nas-bench-macro_cifar10.json",
+         "sha256": "686dee8363cc21cca8c1f321ad5749454f2d9b9ca5972682e137e539bc522297", "rows": macro.NUM_ARCHS,
          "key": {"column": "arch", "kind": "label", "space": "macro"},
          # every entry holds exactly these fields: test_acc a list of 3, the others single values
          "fields": {"test_acc": 3, "mean_acc": None, "std": None, "params": None, "flops": None},

@@ -26,7 +26,12 @@ A *mapping* says how one file becomes table values::
   from the file name), ``fields`` (the exact fields of every row besides the
   key: a list of names, or ``{name: n}`` where n is the length of the list the
   field holds, null for a single value), ``finite`` (true: every mapped value
-  must be present and finite; otherwise an empty value is a missing value).
+  must be present and finite; otherwise an empty value is a missing value),
+  ``sha256`` (the published digest of the file: a file that differs is
+  refused, naming both digests, unless ``verify=False`` / ``--no-verify``),
+  ``pickle_allow`` (a pickle source: the families of globals it may name,
+  e.g. ``["numpy_scalars"]``; nothing in a pickle is executed, see
+  :mod:`._safe_pickle`).
 
 JSON files may hold a list of records, ``{key: record}`` or ``{column: [values]}``;
 a name that appears twice in one JSON object is an error.
@@ -67,9 +72,9 @@ import numpy as np
 from .. import spaces
 from .._errors import InvalidSpecError
 from ..progress import Progress
-from . import import_macro, import_nb101, import_nb201
-from ._import_files import (ABSENT, EPOCH_COST, BadKey, BadValue, TableImportError, check_fields, element, no_column,
-                            number, read, rule_of)
+from . import _safe_pickle, import_macro, import_nb101, import_nb201
+from ._import_files import (ABSENT, EPOCH_COST, BadKey, BadValue, TableImportError, check_fields, check_sha256,
+                            element, no_column, number, read, rule_of)
 from ._schema import units_of
 from .writer import TableWriter
 
@@ -199,6 +204,15 @@ def _check_options(spec: dict, where: str) -> None:
     for name in ("index_column", "format", "file"):
         if spec.get(name) is not None and not isinstance(spec[name], str):
             raise TableImportError(f"{where}: {name!r} {spec[name]!r} must be a string")
+    digest = spec.get("sha256")
+    if digest is not None and not (isinstance(digest, str) and len(digest) == 64
+                                   and all(c in "0123456789abcdefABCDEF" for c in digest)):
+        raise TableImportError(f"{where}: 'sha256' {digest!r} must be 64 hex digits")
+    allow = spec.get("pickle_allow")
+    if allow is not None and (not isinstance(allow, list)
+                              or any(a not in _safe_pickle.ALLOWED_FAMILIES for a in allow)):
+        raise TableImportError(f"{where}: 'pickle_allow' {allow!r} must be a list of "
+                               f"{', '.join(_safe_pickle.ALLOWED_FAMILIES)}")
     space = spec["key"].get("space")
     if space is not None and not isinstance(space, str):
         raise TableImportError(f"{where}: the key's 'space' {space!r} must be a space name")
@@ -358,7 +372,7 @@ def _parse(path: str, spec: dict, space, columns: list) -> tuple:
     indexed = space.size is not None
     label = lambda i: space.label(space.from_index(i))  # noqa: E731
     used = {key, index_column, *(name for name, _ in columns), *(shapes or ())} - {None}
-    with read(path, spec.get("format"), key, used) as rows:
+    with read(path, spec.get("format"), key, used, spec.get("pickle_allow") or ()) as rows:
         if cap is not None and rows.count is not None and rows.count > cap:
             raise TableImportError(f"{path}: {rows.count} data rows, more than {limit}; the file is not the "
                                    "file the mapping is for, or holds duplicate rows")
@@ -448,7 +462,7 @@ def _check_targets(plans: list) -> None:
 
 
 def import_table(recipe=None, source=None, out=None, mapping=None, *, overwrite: bool = False,
-                 progress: bool = False) -> str:
+                 progress: bool = False, verify: bool = True) -> str:
     """Imports public tables into a nasbench-suite table at ``out``; returns ``out``.
 
     ``recipe``: a name in :data:`RECIPES` (``source`` is the directory holding
@@ -457,7 +471,9 @@ def import_table(recipe=None, source=None, out=None, mapping=None, *, overwrite:
     directory ``source``). Everything is read and checked first; an error
     raises :class:`TableImportError` naming the file, row, column and fix, and
     leaves nothing at ``out``. ``progress`` counts the files read on stderr
-    (:class:`nasbench_suite.progress.Progress`).
+    (:class:`nasbench_suite.progress.Progress`). ``verify``: refuse a source
+    whose sha256 differs from its mapping's ``sha256`` (every recipe file
+    has one); False imports it anyway.
     """
     if source is None or out is None:
         raise ValueError("import_table needs source= and out=")
@@ -469,6 +485,10 @@ def import_table(recipe=None, source=None, out=None, mapping=None, *, overwrite:
     plans = [(path, spec, sp, [(column, _targets(column, target)) for column, target in spec["columns"].items()])
              for path, spec, sp in pairs]
     _check_targets(plans)
+    if verify:
+        for path, spec, _, _ in plans:
+            if spec.get("sha256") is not None:
+                check_sha256(path, spec["sha256"])
     bar = Progress(len(plans), label="files", enabled=progress)
     parsed = []
     for path, spec, sp, columns in plans:
@@ -511,5 +531,6 @@ def import_table(recipe=None, source=None, out=None, mapping=None, *, overwrite:
                                            "second per epoch of the fidelity")
         w.cost_model.update(cost or {})
         w.provenance.update(importer="nasbench-suite import", importer_version=IMPORTER_VERSION,
-                            recipe=recipe, mapping=[spec for _, spec, _ in pairs], notes=notes)
+                            recipe=recipe, mapping=[spec for _, spec, _ in pairs], notes=notes,
+                            verified=bool(verify) and all(spec.get("sha256") for _, spec, _ in pairs))
     return out
