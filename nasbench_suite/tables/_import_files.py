@@ -358,8 +358,9 @@ def no_column(path: str, name: str, columns) -> TableImportError:
 
 
 def check_fields(path: str, row: str, record: dict, shapes: dict, key: str) -> None:
-    """The mapping's ``fields`` (``shapes``: name -> list length or None for
-    a single value): the row holds exactly these fields besides ``key``."""
+    """The mapping's ``fields`` (``shapes``: name -> list length, ``(lo, hi)``
+    lengths, or None for a single value): the row holds exactly these fields
+    besides ``key``."""
     expected = set(shapes) | {key}
     for name in sorted(expected):
         v = record.get(name, ABSENT)
@@ -369,8 +370,10 @@ def check_fields(path: str, row: str, record: dict, shapes: dict, key: str) -> N
         n = shapes.get(name)
         if n is None and isinstance(v, (list, dict)):
             raise TableImportError(f"{path}: {row}, field {name!r}: {v!r} must be a single value; fix the file")
-        if n is not None and (not isinstance(v, list) or len(v) != n):
-            raise TableImportError(f"{path}: {row}, field {name!r}: {v!r} must be a list of {n} values; "
+        lo, hi = n if isinstance(n, tuple) else (n, n)
+        if n is not None and (not isinstance(v, list) or not lo <= len(v) <= hi):
+            count = n if lo == hi else f"{lo} to {hi}"
+            raise TableImportError(f"{path}: {row}, field {name!r}: {v!r} must be a list of {count} values; "
                                    "fix the file")
     for name, v in record.items():
         if name not in expected and v is not ABSENT:

@@ -175,8 +175,27 @@ def _json_attr(attrs, name: str, path) -> dict:
     return value
 
 
-#: Cost model kinds (docs/FORMAT.md) and the parameters each needs.
-COST_MODELS = {"per_epoch": ("seconds_per_epoch",)}
+#: Cost model kinds (docs/FORMAT.md) and the parameters each needs:
+#: ``per_epoch``, seconds per epoch times epochs; ``scaled_train_time``, the
+#: cell's mean ``train_time`` at ``reference_fidelity`` times fidelity /
+#: reference_fidelity (tables whose time was measured at one fidelity only).
+COST_MODELS = {"per_epoch": ("seconds_per_epoch",), "scaled_train_time": ("reference_fidelity",)}
+
+
+def describe_cost_model(model: dict, fidelity=None) -> str:
+    """What a table's simulated seconds are, in words, for a time axis:
+    ``"simulated: measured 200-epoch training time scaled to 12 epochs"``,
+    ``"cost model: 1 s per epoch"``, or (``{}``, a table with ``train_time``)
+    ``"simulated: measured training time at the queried fidelity"``.
+    ``fidelity``: the epochs every query used, None for mixed fidelities."""
+    kind = (model or {}).get("kind")
+    if kind == "scaled_train_time":
+        to = f"{float(fidelity):g} epochs" if fidelity is not None else "each query's fidelity"
+        return f"simulated: measured {float(model['reference_fidelity']):g}-epoch training time scaled to {to}"
+    if kind == "per_epoch":
+        return f"cost model: {float(model['seconds_per_epoch']):g} s per epoch"
+    at = f" ({float(fidelity):g} epochs)" if fidelity is not None else ""
+    return f"simulated: measured training time at the queried fidelity{at}"
 
 
 def _check_cost_model(model: dict, path) -> None:

@@ -18,14 +18,20 @@ A *mapping* says how one file becomes table values::
   ``metric``, ``fidelity`` (epochs; ``None`` = a static metric such as
   ``params`` or ``latency_<device>``), ``dataset`` (a name or a list),
   ``seed`` (default 0), ``scale`` (default 1, e.g. 100 for fractions),
-  ``units``. A column ``name[i]`` is element i of the list each row holds
-  in ``name`` (the repeats of a JSON field such as ``"test_acc": [a, b, c]``).
+  ``units``, ``reduce``. A column ``name[i]`` is element i of the list each row holds
+  in ``name`` (the repeats of a JSON field such as ``"test_acc": [a, b, c]``);
+  past the end of a shorter list it is a missing value where ``fields`` allows
+  that list to be shorter (``[lo, hi]``), an error otherwise. ``reduce:
+  "majority"`` maps a list-valued column to the value more than half of its
+  elements hold (a per-cell quantity repeated per run, such as a parameter
+  count), missing where no value has a majority.
 - optional: ``check_order`` (finite spaces: data row i must be index i),
   ``rows`` (the exact number of data rows), ``index_column`` (a column that
   must equal the index), ``format`` (``csv``/``json``/``parquet``, default
   from the file name), ``fields`` (the exact fields of every row besides the
   key: a list of names, or ``{name: n}`` where n is the length of the list the
-  field holds, null for a single value), ``finite`` (true: every mapped value
+  field holds, ``[lo, hi]`` for lists of lo to hi elements, null for a single
+  value), ``finite`` (true: every mapped value
   must be present and finite; otherwise an empty value is a missing value),
   ``sha256`` (the published digest of the file: a file that differs is
   refused, naming both digests, unless ``verify=False`` / ``--no-verify``),
@@ -141,7 +147,7 @@ def _by_index(space, text, noun: str):
 _KINDS = {
     "label": (None, _by_label, "label", True),
     "index": (import_nb201.INDEX_SPACE, _by_index, "index", True),
-    **{kind: (space, _by_label if reads == "label" else _by_index, noun, False)
+    **{kind: (space, reads if callable(reads) else _by_label if reads == "label" else _by_index, noun, False)
        for kind, (space, reads, noun) in import_nb201.KEY_KINDS.items()},
     **{kind: (space, resolve, noun, False) for kind, (space, resolve, noun) in import_nb101.KEY_KINDS.items()},
 }
@@ -167,7 +173,7 @@ def _targets(column: str, t) -> list:
     datasets = [datasets] if isinstance(datasets, str) else datasets
     if not datasets or not all(isinstance(d, str) and d for d in datasets):
         raise TableImportError(bad + "'dataset' must be a dataset name or a list of names")
-    fid, seed, scale = t.get("fidelity"), t.get("seed", 0), t.get("scale", 1.0)
+    fid, seed, scale, reduce = t.get("fidelity"), t.get("seed", 0), t.get("scale", 1.0), t.get("reduce")
     if fid is not None and (isinstance(fid, bool) or not isinstance(fid, (int, float)) or not fid > 0):
         raise TableImportError(bad + f"fidelity {fid!r} must be a positive number of epochs, "
                                "or null for a static metric")
@@ -175,8 +181,11 @@ def _targets(column: str, t) -> list:
         raise TableImportError(bad + f"seed {seed!r} must be an integer")
     if isinstance(scale, bool) or not isinstance(scale, (int, float)):
         raise TableImportError(bad + f"scale {scale!r} must be a number")
+    if reduce not in (None, "majority"):
+        raise TableImportError(bad + f"reduce {reduce!r} must be 'majority' (or absent)")
     return [{"column": column, "metric": t["metric"], "dataset": d, "seed": seed, "scale": float(scale),
-             "fidelity": None if fid is None else float(fid), "units": t.get("units")} for d in datasets]
+             "fidelity": None if fid is None else float(fid), "units": t.get("units"), "reduce": reduce}
+            for d in datasets]
 
 
 def _check_spec(spec, where: str) -> dict:
@@ -220,17 +229,19 @@ def _check_options(spec: dict, where: str) -> None:
 
 
 def _shapes(spec: dict, where: str = "mapping") -> dict | None:
-    """The mapping's ``fields`` as {name: list length or None}, or None."""
+    """The mapping's ``fields`` as {name: list length, (lo, hi) or None}, or None."""
     fields = spec.get("fields")
     if fields is None:
         return None
     if isinstance(fields, list) and all(isinstance(f, str) for f in fields):
         return dict.fromkeys(fields)
+    count = lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0  # noqa: E731
     if isinstance(fields, dict) and all(
-            v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 0) for v in fields.values()):
-        return dict(fields)
-    raise TableImportError(f"{where}: 'fields' {fields!r} must be a list of field names or {{name: list length "
-                           "or null}}")
+            v is None or count(v) or (isinstance(v, (list, tuple)) and len(v) == 2 and all(map(count, v))
+                                      and v[0] <= v[1]) for v in fields.values()):
+        return {k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in fields.items()}
+    raise TableImportError(f"{where}: 'fields' {fields!r} must be a list of field names or {{name: list length, "
+                           "[lo, hi] or null}}")
 
 
 def _space_of(spec: dict, default, where: str):
@@ -320,25 +331,30 @@ class _Column:
     """How one mapped column is read: where its value is in a record, the
     rule it must keep, and the values read so far."""
 
-    def __init__(self, path: str, name: str, targets: list, columns: list):
+    def __init__(self, path: str, name: str, targets: list, columns: list, shapes: dict | None = None):
         t = targets[0]  # the datasets of one column share metric, scale and units
         self.name, self.targets, self.scale, self.metric = name, targets, t["scale"], t["metric"]
         self.units = t["units"] or units_of(t["metric"])
         self.rule = rule_of(self.units)
         self.element = element(name, columns)
+        self.reduce = t.get("reduce")
         if self.element is None and name not in columns:
             raise no_column(path, name, columns)
+        # an element past the end of a list the mapping's fields allow to be that short: missing
+        shape = (shapes or {}).get(self.element[0]) if self.element is not None else None
+        self.short_ok = isinstance(shape, tuple) and shape[0] <= self.element[1] < shape[1]
         self.values = array("d")
 
     def raw(self, path: str, row: str, record: dict):
         if self.element is None:
-            return record.get(self.name, ABSENT)
+            v = record.get(self.name, ABSENT)
+            return _majority(path, row, self.name, v) if self.reduce == "majority" else v
         base, k = self.element
         v = record.get(base, ABSENT)
         if isinstance(v, (list, tuple)) and k < len(v):
             return v[k]
-        if v is None or v is ABSENT:
-            return v
+        if v is None or v is ABSENT or (self.short_ok and isinstance(v, (list, tuple))):
+            return v if not isinstance(v, (list, tuple)) else None
         raise TableImportError(f"{path}: {row}, column {base!r}: {v!r} has no element [{k}]; fix the value or "
                                f"the mapping's column {self.name!r}")
 
@@ -357,6 +373,17 @@ class _Column:
             raise BadValue(f"{v!r}{by} is out of range: {self.metric} is {units}, {self.rule.text} (or the "
                            "mapping's 'scale' or 'units' is wrong)")
         return scaled
+
+
+def _majority(path: str, row: str, name: str, v):
+    """The value more than half of a list's elements hold (None: missing,
+    where none does); a single value as it is."""
+    if not isinstance(v, (list, tuple)):
+        return v
+    for x in v:
+        if sum(1 for y in v if y == x) * 2 > len(v):
+            return x
+    return None
 
 
 def _parse(path: str, spec: dict, space, columns: list) -> tuple:
@@ -381,7 +408,7 @@ def _parse(path: str, spec: dict, space, columns: list) -> tuple:
         for name in (key, index_column):
             if name is not None and name not in rows.columns:
                 raise no_column(path, name, rows.columns)
-        reads = [_Column(path, name, targets, rows.columns) for name, targets in columns]
+        reads = [_Column(path, name, targets, rows.columns, shapes) for name, targets in columns]
         cells = array("q") if indexed else []
         seen: dict = {}  # dedup key -> the row that holds it
         n = 0

@@ -16,7 +16,8 @@ import numpy as np
 
 from .. import _core
 from .._errors import InvalidSpecError
-from ._schema import check_layout, check_root, check_unique_rows, corrupt, higher_is_better, open_h5, read_all
+from ._schema import (check_layout, check_root, check_unique_rows, corrupt, describe_cost_model, higher_is_better,
+                      open_h5, read_all)
 from ._spaces import is_scalar_cell, table_space
 from .errors import CellNotInTable, StaleJournal, TableFormatError, UnknownName
 from .journal import apply_records, check_bound, read_journal_and_header
@@ -65,9 +66,9 @@ class Benchmark:
 
     Attributes: ``path``; ``space`` (the search space's name; the object is
     :attr:`search_space`); ``provenance`` (where the values come from: a
-    mapping); ``cost_model`` (how :meth:`cost` prices a table without
-    ``train_time``); ``lookup`` (``"key"``: one row per cell, found by its
-    canonical key; ``"class"``: one row per class of equal networks, cells
+    mapping); ``cost_model`` (how :meth:`cost` prices a query,
+    docs/FORMAT.md; :meth:`cost_description` in words); ``lookup``
+    (``"key"``: one row per cell, found by its canonical key; ``"class"``: one row per class of equal networks, cells
     found through their class, see :meth:`class_rows`).
 
     Errors (all :class:`~nasbench_suite.tables.TableError`):
@@ -424,14 +425,27 @@ class Benchmark:
 
     def cost(self, cells, fidelity=None, dataset: str | None = None):
         """Simulated seconds to train cells to ``fidelity`` epochs (default:
-        the highest): the table's mean ``train_time`` there, or else the
-        table's stated cost model (``per_epoch``: seconds per epoch times
-        epochs). A float for one cell, an array for many; TableFormatError
-        for a table with neither."""
+        the highest), by the table's cost model (docs/FORMAT.md):
+        ``scaled_train_time``, the cell's mean ``train_time`` at the model's
+        ``reference_fidelity`` times ``fidelity / reference_fidelity``; else
+        the mean ``train_time`` at ``fidelity`` where the table has one;
+        else ``per_epoch``, seconds per epoch times epochs. A float for one
+        cell, an array for many; TableFormatError for a table with neither
+        (or a scaled model without ``train_time`` at its reference fidelity).
+        :meth:`cost_description` says the same in words."""
         name, (_, fids, dyn, _) = self._ds(dataset)
+        model = self.cost_model or {}
+        if model.get("kind") == "scaled_train_time":
+            ref = float(model["reference_fidelity"])
+            if "train_time" not in dyn or ref not in fids:
+                raise TableFormatError(
+                    f"{self.path}: the cost model scales train_time at {ref:g} epochs, but dataset {name!r} "
+                    f"has {'no train_time' if 'train_time' not in dyn else f'no fidelity {ref:g}'}; fix the "
+                    "table's cost_model or re-import it")
+            f = float(fids[self._fid_index(name, fids, fidelity)])
+            return self.query(cells, "train_time", fidelity=ref, dataset=name) * (f / ref)
         if "train_time" in dyn:
             return self.query(cells, "train_time", fidelity=fidelity, dataset=name)
-        model = self.cost_model or {}
         if model.get("kind") == "per_epoch":
             f = fids[self._fid_index(name, fids, fidelity)]
             seconds = float(model["seconds_per_epoch"]) * float(f)
@@ -439,6 +453,13 @@ class Benchmark:
             rows = self.rows(cells)
             return seconds if scalar else np.full(rows.shape, seconds)
         raise TableFormatError(f"{self.path}: the table has no train_time and states no cost model")
+
+    def cost_description(self, fidelity=None) -> str:
+        """What :meth:`cost` charges, in words, for the caption of a time axis
+        (``_schema.describe_cost_model``): e.g. ``"simulated: measured
+        200-epoch training time scaled to 12 epochs"`` or ``"cost model: 1 s
+        per epoch"``. ``fidelity``: the epochs of every query (None: mixed)."""
+        return describe_cost_model(self.cost_model, fidelity)
 
     def row_values(self, metric: str, fidelity=None, dataset: str | None = None) -> np.ndarray:
         """The mean over seeds of ``metric`` for every row, in row order (R,),
