@@ -78,6 +78,7 @@ def make_report(results_path, out_dir=None, budgets=None, strategies=None, y: st
         if points:
             agg.check_budgets(g, points)
         numbers["groups"].append(agg.table_numbers(g, points or agg.default_budgets(g.budget)))
+        numbers["groups"][-1]["cost_model"] = cost_model_text(g)
     files: list = []
     if out_dir is not None:
         os.makedirs(out_dir, exist_ok=True)
@@ -91,7 +92,8 @@ def make_report(results_path, out_dir=None, budgets=None, strategies=None, y: st
                                           time_points))
             files += [f for paths in figures[-1].values() for f in paths]
         md = "\n".join(f"**{md_escape(num['benchmark'])} / {md_escape(num['dataset'])}.** "
-                       f"{md_escape(tables.caption(num))}\n\n" + tables.markdown(num, decimals)
+                       f"{md_escape(tables.caption(num))} {md_escape(_time_caption(num['cost_model']))}\n\n"
+                       + tables.markdown(num, decimals)
                        for num in numbers["groups"])
         tex = "\n".join(tables.latex(num, decimals, label=label)
                          for num, label in zip(numbers["groups"], _tex_labels(numbers["groups"])))
@@ -105,6 +107,17 @@ def make_report(results_path, out_dir=None, budgets=None, strategies=None, y: st
     return {"numbers": numbers, "files": files}
 
 
+def cost_model_text(g: agg.Group) -> str:
+    """The cost model behind a group's time axis, in words
+    (:attr:`Trajectory.cost_model` of its runs; several joined by "; " when
+    runs differ, "cost model not recorded" for runs stored before it was)."""
+    return "; ".join(sorted({t.cost_model for s in g.strategies for t in g.trajectories(s)}))
+
+
+def _time_caption(cost: str) -> str:
+    return f"Simulated time: {cost}."
+
+
 def _overview(results, gs, numbers, figures, decimals, y) -> str:
     """report.md: the table, the figures (PNG) and the configuration behind them."""
     cfg = results.config
@@ -116,12 +129,15 @@ def _overview(results, gs, numbers, figures, decimals, y) -> str:
               "final": "Final report metric per seed", "rank_queries": "Average rank against queries",
               "rank_time": "Average rank against simulated time"}
     for g, num, figs in zip(gs, numbers["groups"], figures):
-        lines += [f"## {md_escape(g.benchmark)} / {md_escape(g.dataset)}", "", md_escape(tables.caption(num)), "",
-                  tables.markdown(num, decimals)]
+        time_caption = md_escape(_time_caption(num["cost_model"]))
+        lines += [f"## {md_escape(g.benchmark)} / {md_escape(g.dataset)}", "",
+                  f"{md_escape(tables.caption(num))} {time_caption}", "", tables.markdown(num, decimals)]
         for name, title in titles.items():
             png = next((p for p in figs.get(name, []) if p.endswith(".png")), None)
             if png:
                 lines += [f"**{title}**", "", f"![{title}]({quote(os.path.basename(png))})", ""]
+                if name.endswith("_time"):  # every time plot says what its seconds are
+                    lines += [f"*{time_caption}*", ""]
     exp = cfg.get("experiment", {})
     lines += ["## Configuration", "",
               f"- results file: {md_code(os.path.basename(results.path))}, {len(results.runs)} runs, "

@@ -50,7 +50,9 @@ def run_search(benchmark, strategy, seed: int, budget, search_metric: str = "val
     asynchronous workers share a simulated clock; each evaluation takes the
     table's cost. The strategy's own compute time is excluded unless
     ``include_strategy_time`` (then runs are no longer reproducible). The
-    incumbent is the best result at the search metric's fidelity.
+    incumbent is the best result at the search metric's fidelity. The
+    trajectory's ``meta["cost_model"]`` says what its simulated seconds are
+    (:meth:`Benchmark.cost_description`).
     Same arguments give a byte-identical trajectory.
     """
     bench = benchmark if isinstance(benchmark, Benchmark) else Benchmark.open(benchmark)
@@ -137,6 +139,8 @@ def run_search(benchmark, strategy, seed: int, budget, search_metric: str = "val
         "search_metric": f"{s_name}@{s_fid:g}", "report_metric": f"{r_name}@{r_fid:g}",
         "n_workers": int(n_workers), "include_strategy_time": bool(include_strategy_time),
         "strategy_kwargs": dict(strategy_kwargs or {}), "duplicates_avoided": strategy.duplicates_avoided,
+        # the time axis in words (Trajectory.cost_model), for every plot and table made from it
+        "cost_model": bench.cost_description(s_fid if set(rows["fidelity"]) <= {s_fid} else None),
     }
     return Trajectory(
         time=np.asarray(rows["time"], dtype=np.float64), cell=rows["cell"],

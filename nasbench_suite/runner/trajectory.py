@@ -8,6 +8,8 @@ import numpy as np
 
 _FLOAT_COLUMNS = ("time", "fidelity", "value", "cost", "incumbent_value", "incumbent_report")
 _STR_COLUMNS = ("cell", "incumbent")
+#: What :attr:`Trajectory.cost_model` says of a trajectory stored before runs recorded it.
+COST_MODEL_NOT_RECORDED = "cost model not recorded"
 
 
 @dataclass
@@ -16,7 +18,8 @@ class Trajectory:
     ``cell`` (NB101 hash / NB201 arch string), ``fidelity`` (epochs), observed
     search metric ``value``, ``cost`` (s), the ``incumbent`` (best by search
     metric so far), its ``incumbent_value`` and its ``incumbent_report``
-    (report metric). ``meta`` holds the configuration of the run."""
+    (report metric). ``meta`` holds the configuration of the run, and
+    ``meta["cost_model"]`` what its simulated seconds are (:attr:`cost_model`)."""
 
     time: np.ndarray
     cell: list
@@ -30,6 +33,15 @@ class Trajectory:
 
     def __len__(self) -> int:
         return len(self.cell)
+
+    @property
+    def cost_model(self) -> str:
+        """The cost model behind ``time`` and ``cost``, in words (e.g.
+        "simulated: measured 200-epoch training time scaled to 12 epochs",
+        "cost model: 1 s per epoch"); "cost model not recorded" for a
+        trajectory stored before runs recorded it."""
+        text = self.meta.get("cost_model")
+        return text if isinstance(text, str) and text else COST_MODEL_NOT_RECORDED
 
     @property
     def final_report(self) -> float:
