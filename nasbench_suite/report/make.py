@@ -115,7 +115,7 @@ def cost_model_text(g: agg.Group) -> str:
 
 
 def _time_caption(cost: str) -> str:
-    return f"Simulated time: {cost}."
+    return f"Time axis: {cost}."
 
 
 def _overview(results, gs, numbers, figures, decimals, y) -> str:
