@@ -120,6 +120,19 @@ def test_reduce_is_checked(tmp_path):
     spec["columns"]["latency"] = {**spec["columns"]["latency"], "reduce": "mean"}
     with pytest.raises(TableImportError, match="reduce 'mean' must be 'majority'"):
         import_table(mapping=spec, source=write_pickle(tmp_path / "c.pkl", HPO), out=tmp_path / "t.h5")
+    spec = hpo_mapping()
+    spec["columns"]["val_acc[0]"] = {**spec["columns"]["val_acc[0]"], "reduce": "majority"}
+    with pytest.raises(TableImportError, match=r"column 'val_acc\[0\]' is one element of a list; 'reduce'"):
+        import_table(mapping=spec, source=write_pickle(tmp_path / "c.pkl", HPO), out=tmp_path / "t.h5")
+
+
+@pytest.mark.parametrize("fields", [{"val_acc": [3, 2]}, {"val_acc": [2]}, {"val_acc": [-1, 3]},
+                                    {"val_acc": [2, True]}])
+def test_bad_list_lengths_in_fields_are_refused(tmp_path, fields):
+    with pytest.raises(TableImportError, match=r"'fields' .* must be a list of field names or \{name: list length, "
+                                               r"\[lo, hi\] or null\}"):
+        import_table(mapping=hpo_mapping(fields=fields), source=write_pickle(tmp_path / "c.pkl", HPO),
+                     out=tmp_path / "t.h5")
 
 
 # ------------------------------------------------------------------ the scaled cost model

