@@ -30,6 +30,8 @@ ext_modules = [
             "csrc/index.cpp",
             "csrc/mlp.cpp",
             "csrc/det_module.cpp",
+            "csrc/graph.cpp",
+            "csrc/graph_module.cpp",
         ],
         include_dirs=["csrc"],
         cxx_std=17,

@@ -268,6 +268,7 @@ std::vector<uint64_t> hex_keys(const py::array& a) {
 
 namespace nbs {
 void bind_det(py::module_& m);  // det_module.cpp
+void bind_graph(py::module_& m);  // graph_module.cpp
 }
 
 PYBIND11_MODULE(_core, m) {
@@ -579,4 +580,6 @@ PYBIND11_MODULE(_core, m) {
 
   // Machine-independent floating point for the strategies (det_module.cpp).
   nbs::bind_det(m);
+  // NAS-Bench-Graph keys (graph_module.cpp).
+  nbs::bind_graph(m);
 }
