@@ -6,17 +6,19 @@ registered by name.
 - :mod:`nasbench_suite.spaces.nb201`: NAS-Bench-201 / NATS-Bench topology cells
   (Dong & Yang, 2020).
 - :mod:`nasbench_suite.spaces.macro`: NAS-Bench-Macro (Su et al., 2021).
+- :mod:`nasbench_suite.spaces.graph`: NAS-Bench-Graph (Qin et al., 2022), two
+  spaces: the full op list and the proteins op list.
 
 >>> from nasbench_suite import spaces
 >>> spaces.names()
-('macro', 'nb101', 'nb201')
+('graph', 'graph_proteins', 'macro', 'nb101', 'nb201')
 >>> space = spaces.get("nb201")      # what strategies, tables and the CLI hold
 """
 from __future__ import annotations
 
 from types import ModuleType
 
-from . import macro, nb101, nb201
+from . import graph, macro, nb101, nb201
 from .base import DEDUP_MODES, SearchSpace, Stream
 
 _REGISTRY: dict[str, SearchSpace] = {}
@@ -59,6 +61,8 @@ def is_cell(obj) -> bool:
 
 for _module in (macro, nb101, nb201):
     register(_module.SPACE)
+register(graph.SPACE)
+register(graph.PROTEINS)
 
-__all__ = ["DEDUP_MODES", "SearchSpace", "Stream", "get", "is_cell", "macro", "names", "nb101",
+__all__ = ["DEDUP_MODES", "SearchSpace", "Stream", "get", "graph", "is_cell", "macro", "names", "nb101",
            "nb201", "register"]
