@@ -520,12 +520,12 @@ def import_table(recipe=None, source=None, out=None, mapping=None, *, overwrite:
     plans = [(path, spec, sp, [(column, _targets(column, target)) for column, target in spec["columns"].items()])
              for path, spec, sp in pairs]
     _check_targets(plans)
-    missing = [os.path.basename(path) for path, spec, _, _ in plans
+    missing = [(path, spec["file"]) for path, spec, _, _ in plans
                if spec.get("file") is not None and not os.path.isfile(path)]
-    if len(missing) > 1:  # one file is named by the reader; several at once here
-        raise TableImportError(f"{os.fspath(source)}: {len(missing)} of the {len(plans)} source files are "
-                               f"missing: {', '.join(missing)}; check --source (a recipe's source is the "
-                               "directory holding its files)")
+    if len(missing) > 1:  # every missing file named at once (one alone: the reader names it)
+        raise TableImportError(f"{missing[0][0]}: no such file; {len(missing)} of the {len(plans)} source files "
+                               f"are missing: {', '.join(f for _, f in missing)}; check --source (a recipe's "
+                               "source is the directory holding its files)")
     if verify:
         for path, spec, _, _ in plans:
             if spec.get("sha256") is not None:
