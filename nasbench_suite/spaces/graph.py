@@ -45,7 +45,6 @@ output). ``reports/graph/README.md`` gives the counts and examples
 from __future__ import annotations
 
 import functools
-import itertools
 from typing import Sequence
 
 import numpy as np
@@ -172,8 +171,8 @@ class GraphSpace(SearchSpace):
     @functools.cached_property
     def _codes(self) -> np.ndarray:
         """(size, 4) uint8 op codes (this space's list) of every cell in index order."""
-        per = np.array(list(itertools.product(range(self._n), repeat=NUM_LAYERS))[:self._per_pattern],
-                       dtype=np.uint8)
+        c = np.arange(self._per_pattern, dtype=np.int64)[:, None]
+        per = (c // self._n ** np.arange(NUM_LAYERS - 1, -1, -1) % self._n).astype(np.uint8)
         out = np.tile(per, (NUM_PATTERNS, 1))
         out.setflags(write=False)
         return out
