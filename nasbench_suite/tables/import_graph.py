@@ -17,6 +17,9 @@ from __future__ import annotations
 from .._errors import InvalidSpecError
 from ._import_files import BadKey
 
+__all__ = ["DATASETS", "KEY_KINDS", "NAS_BENCH_GRAPH", "NAS_BENCH_GRAPH_PROTEINS", "PROTEINS_SHA256", "RECIPES",
+           "ROWS", "ROWS_PROTEINS", "by_hash"]
+
 
 def by_hash(space, value, noun: str):
     """(index of the cell, the hash) of a ``.bench`` key: an integer in the
@@ -48,9 +51,11 @@ DATASETS = {
     "physics": "1e309bafee0b832c8b84fa3c039c36992bc0a910238b128f26b7e9190d7f2aea",
     "pubmed": "10b4dcf6cfd3a24f6059f7d541a4a872960b4adac0b3dba26abed1bb9a3d904d",
 }
+#: sha256 of proteins.bench (../shared/data/SHA256SUMS).
 PROTEINS_SHA256 = "b9e7fb0902bda44fec32c948e5fde822fb22d38d674c52e43ace5197378f2d21"
 #: Architectures per dataset file (the benchmark keys of the two op lists).
 ROWS = 26206
+#: Architectures in proteins.bench.
 ROWS_PROTEINS = 2021
 
 
@@ -92,6 +97,7 @@ _NOTES = {
     "missing": "training time, losses, learning curves, hyper-parameters",
 }
 
+#: The 8 datasets on the full op list (space ``graph``).
 NAS_BENCH_GRAPH = {
     "space": "graph",
     "lookup": "class",
@@ -105,6 +111,7 @@ NAS_BENCH_GRAPH = {
               "test_acc": "the file's perf x 100: test accuracy (%)"},
 }
 
+#: proteins on its 5-op list (space ``graph_proteins``).
 NAS_BENCH_GRAPH_PROTEINS = {
     "space": "graph_proteins",
     "lookup": "class",
@@ -118,4 +125,5 @@ NAS_BENCH_GRAPH_PROTEINS = {
               "test_auc": "the file's perf x 100: test ROC-AUC in percent"},
 }
 
+#: The recipes of this module by name (merged into importers.RECIPES).
 RECIPES = {"nas-bench-graph": NAS_BENCH_GRAPH, "nas-bench-graph-proteins": NAS_BENCH_GRAPH_PROTEINS}
