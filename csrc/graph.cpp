@@ -34,7 +34,8 @@ Code encode(int node, const int (&parent)[kNodes], const bool (&alive)[kNodes], 
   int nk = 0;
   for (int c = 1; c < kNodes; ++c)
     if (alive[c] && parent[c] == node) kids[nk++] = encode(c, parent, alive, token, close);
-  std::sort(kids, kids + nk);
+  for (int i = 1; i < nk; ++i)  // insertion sort: at most 4 children
+    for (int j = i; j > 0 && kids[j] < kids[j - 1]; --j) std::swap(kids[j], kids[j - 1]);
   Code out;
   out.t[out.n++] = token[node];
   for (int i = 0; i < nk; ++i)

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import reference_graph as ref
-from nasbench_suite import InvalidSpecError, spaces
+from nasbench_suite import InvalidSpecError, _core, spaces
 from nasbench_suite.spaces import graph
 from nasbench_suite.spaces.base import Stream
 
@@ -191,3 +191,12 @@ def test_bad_cells_are_refused_with_the_rule():
     assert PROTEINS.from_categorical([0, 4, 4, 4, 4]) is None  # all skip
     assert FULL.size == 59040 and PROTEINS.size == 5616
     assert FULL.index(graph.Cell([0, 1, 2, 3], ["gat", "gat", "gat", "gat"])) == 8 * (9 ** 4 - 1)
+
+
+def test_the_core_names_bad_arrays():
+    with pytest.raises(ValueError, match="link-pattern index 9 at row 1 is outside 0..8"):
+        _core.graph_keys(np.array([0, 9]), np.zeros((2, 4), np.uint8))
+    with pytest.raises(ValueError, match="op code 9 at row 0 is outside 0..8"):
+        _core.graph_keys(np.array([0]), np.full((1, 4), 9, np.uint8))
+    with pytest.raises(ValueError, match=r"ops must have shape \(N, 4\)"):
+        _core.graph_keys(np.array([0, 1]), np.zeros((2, 3), np.uint8))
