@@ -203,7 +203,12 @@ def main(argv=None) -> int:
           "ROC-AUC x 100) at fidelity 1 (the end of the authors' run; the light files hold no curves), `latency` "
           "(ms, the files' seconds x 1000) and `params` (millions, as stored) as static metrics. Protocol for the "
           "suite grid: search `valid_acc@1`, report `test_acc@1` (proteins: `valid_auc@1` / `test_auc@1`). "
-          "Cost model: the files hold no training time, so 1 simulated second per query.", ""]
+          "Cost model: the files hold no training time, so 1 simulated second per query. With one fidelity, "
+          "the multi-fidelity strategies (BOHB, Hyperband) refuse these tables; the others search raw choices "
+          "(`tests/test_graph_import.py` runs RS, RE, LS, REINFORCE and BANANAS on the real cora table). "
+          "Dedup: the default (`canonical`) and `\"function\"` keys are finer than the table's class key, so "
+          "two proposals may still read one row (a cell and its input-in-output variant, or two cells the "
+          "package folds).", ""]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(L), encoding="utf-8")

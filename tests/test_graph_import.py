@@ -228,3 +228,22 @@ def test_the_files_keys_are_exactly_the_benchmark_keys_of_the_raw_choices():
         keys = {ref.benchmark_key(lk, list(o)) for lk in ref.LINKS for o in itertools.product(ops, repeat=4)
                 if list(o) != [8] * 4}
         assert keys == set(_file(name))
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("strategy", ["random_search", "regularized_evolution", "local_search", "reinforce",
+                                      "bananas"])
+def test_strategies_search_raw_choices_on_the_real_table(real, strategy):
+    """Strategies sample and mutate raw choices; every one resolves to a row; the values recorded are the
+    table's values of those rows, and no proposal repeats a network under function dedup."""
+    from nasbench_suite.runner import run_search
+
+    space = spaces.get("graph")
+    with Benchmark.open(real[0]) as b:
+        t = run_search(b, strategy, 3, {"queries": 40}, search_metric="valid_acc@1", report_metric="test_acc@1",
+                       dataset="cora", strategy_kwargs={"dedup": "function"})
+        assert len(t) == 40
+        cells = [space.parse(c) for c in t.cell]
+        assert np.array_equal(t.value, b.query(cells, "valid_acc", 1, "cora"))
+        assert len({space.functional(c) for c in cells}) == 40
+        assert t.incumbent_value[-1] == max(t.value)
