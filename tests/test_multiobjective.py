@@ -150,3 +150,47 @@ def test_bad_objectives_are_refused_with_the_fix(tradeoff):
     s = make_strategy("mo_regularized_evolution", "nb201", np.random.default_rng(0))
     with pytest.raises(ValueError, match="at least two objectives"):
         s.bind_objectives([True])
+
+
+# ------------------------------------------------------------------ grid, command line and report
+
+def test_compare_with_objectives_stores_mo_runs_and_the_report_draws_them(tradeoff, tmp_path, capsys):
+    import json
+
+    from nasbench_suite.cli import main
+    from nasbench_suite.report.make import make_report
+    from nasbench_suite.runner import load_results
+
+    out = tmp_path / "mo.h5"
+    args = ["compare", "--benchmark", tradeoff.path, "--objectives", "valid_acc@200,latency_synth",
+            "--strategies", "mo_regularized_evolution,random_search", "--seeds", "3", "--budget-queries", "20",
+            "--workers", "1", "-q", "-o", str(out)]
+    assert main(args) == 0
+    res = load_results(str(out))
+    assert res.config["experiment"]["objectives"] == ["valid_acc@200", "latency_synth"]
+    bench = res.config["benchmarks"]["tradeoff"]
+    assert bench["search_metric"] == "valid_acc@200"  # the first objective, when no search metric is given
+    truth = pareto.table_front(tradeoff, OBJ)
+    assert bench["pareto_front"]["points"] == truth["points"].tolist()
+    # a grid run is the run of run_mo_search with the same arguments, byte for byte
+    direct = run_mo_search(tradeoff, "mo_regularized_evolution", 2, {"queries": 20}, objectives=OBJ,
+                           report_metric="test_acc@200")
+    assert res.runs[("tradeoff", "mo_regularized_evolution", 2)].trajectory.meta["objective_means"] == \
+        direct.meta["objective_means"]
+
+    rep = tmp_path / "report"
+    files = make_report(str(out), str(rep))["files"]
+    assert {"mo_fronts.png", "mo_hv_queries.pdf", "mo_numbers.json"} <= {p.rsplit("/", 1)[-1] for p in files}
+    nums = json.loads((rep / "mo_numbers.json").read_text())[0]
+    ref, true_hv = truth["nadir"], pareto.hypervolume(truth["points"], truth["nadir"], [True, False])
+    finals = [pareto.hypervolume(objective_matrix(res.runs[("tradeoff", "random_search", s)].trajectory), ref,
+                                 [True, False]) / true_hv * 100 for s in range(3)]
+    assert nums["strategies"]["random_search"]["hv_percent_final"] == pytest.approx(finals)
+    assert nums["reference_point"] == ref.tolist()
+    md = (rep / "report.md").read_text()
+    assert "## Multi-objective search" in md and "reference point" in md.lower()
+    assert f"latency_synth = {ref[1]:.6g}" in md and "median seed" in md
+    # the same grid again resumes; a different objective list is another experiment
+    assert main(args) == 0
+    assert main([*args[:4], "valid_acc@200,test_acc@200", *args[5:]]) == 2
+    assert "objectives" in capsys.readouterr().err
