@@ -118,9 +118,31 @@ def _plot_hv(num: dict, styles: dict, column: str):
                              column)
 
 
+def _axis_label(spec: str) -> str:
+    """``latency_pixel3`` -> ``latency_pixel3 (ms)``: the format's units, as plots.metric_label, and ms."""
+    from ..tables._schema import units_of
+
+    units = {"milliseconds": "ms"}.get(units_of(spec.split("@")[0]))
+    return f"{spec} ({units})" if units else plots.metric_label(spec)
+
+
+def _outlying_tail(y: np.ndarray, maximize: bool) -> int:
+    """How many of the worst y values of a front sit beyond a gap wider than half
+    the front's span (NB201's chance-level cells: one point at 10 % accuracy
+    squashes every other into the top of the axis). 0: none."""
+    v = np.sort(y if maximize else -y)
+    if v.size < 3:
+        return 0
+    gaps = np.diff(v)
+    i = int(np.argmax(gaps))
+    return i + 1 if gaps[i] > 0.5 * (v[-1] - v[0]) else 0
+
+
 def _plot_fronts(num: dict, styles: dict, column: str):
     """Objective 2 on x, objective 1 on y: the true front (black) and each
-    strategy's median-seed front, as attainment staircases."""
+    strategy's median-seed front, as attainment staircases. Where the worst
+    points of the true front sit far from the rest (a gap over half its span),
+    the y axis leaves them out and says so in a note on the axes."""
     plt = plots._pyplot()
     from .style import rc_params
 
@@ -144,8 +166,21 @@ def _plot_fronts(num: dict, styles: dict, column: str):
             st = styles[s]
             ax.step(x, y, where=where, color=st["color"], alpha=0.9, label=f"{s} (seed {d['median_seed']})")
             ax.plot(x, y, linestyle="none", marker=st["marker"], color=st["color"])
-        ax.set_xlabel(plots.metric_label(num["objectives"][1]))
-        ax.set_ylabel(plots.metric_label(num["objectives"][0]))
+        ax.set_xlabel(_axis_label(num["objectives"][1]))
+        ax.set_ylabel(_axis_label(num["objectives"][0]))
+        true_y = np.asarray(num["true_front"], dtype=float)[:, 0]
+        cut = _outlying_tail(true_y, num["maximize"][0])
+        if cut:
+            kept = np.sort(true_y)[cut:] if num["maximize"][0] else np.sort(true_y)[::-1][cut:]
+            lo, hi = kept.min(), kept.max()
+            pad = 0.08 * (hi - lo)
+            ax.set_ylim(lo - pad, hi + pad)
+            worst = np.sort(true_y)[:cut] if num["maximize"][0] else np.sort(true_y)[::-1][:cut]
+            where = "below" if num["maximize"][0] else "above"
+            values = ", ".join(dict.fromkeys(f"{v:.3g}" for v in worst))
+            ax.text(0.98, 0.02, f"{cut} true-front point{'s' if cut > 1 else ''} {where} the axis\n"
+                    f"(at {values}), not shown", transform=ax.transAxes, ha="right", va="bottom",
+                    fontsize="small")
         plots._legend(ax, len(num["strategies"]) + 1, column)
     return fig
 
