@@ -194,3 +194,41 @@ def test_compare_with_objectives_stores_mo_runs_and_the_report_draws_them(tradeo
     assert main(args) == 0
     assert main([*args[:4], "valid_acc@200,test_acc@200", *args[5:]]) == 2
     assert "objectives" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ the committed report, on the real files
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("study", ["nb201_pixel3", "macro_params"])
+def test_the_committed_report_reproduces_on_the_real_tables(study, tmp_path):
+    """Seeds 0-2 of each strategy, rerun with run_mo_search on tables imported
+    from ../shared/data, give the committed final hypervolumes, reference point
+    and true front (reports/multiobjective/<study>/mo_numbers.json)."""
+    import json
+    import pathlib
+    import sys
+
+    from conftest import data_dir
+
+    repo = pathlib.Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(repo / "scripts"))
+    import mo_report
+
+    recipe, source, dataset, objectives, report_metric, _ = mo_report.STUDIES[study]
+    if not (data_dir() / source).is_dir():
+        pytest.skip(f"public data not found at {data_dir() / source} (set NASBENCH_SUITE_DATA)")
+    from nasbench_suite.tables.importers import import_table
+
+    path = import_table(recipe=recipe, source=str(data_dir() / source), out=str(tmp_path / "t.h5"))
+    committed = json.loads((repo / "reports" / "multiobjective" / study / "mo_numbers.json").read_text())[0]
+    with Benchmark.open(path) as bench:
+        front = pareto.table_front(bench, objectives, dataset)
+        assert front["points"].tolist() == committed["true_front"]
+        assert front["nadir"].tolist() == committed["reference_point"]
+        true_hv = pareto.hypervolume(front["points"], front["nadir"], front["maximize"])
+        for name, numbers in committed["strategies"].items():
+            for i, seed in enumerate(numbers["seeds"][:3]):
+                t = run_mo_search(bench, name, seed, {"queries": committed["queries"]}, objectives=objectives,
+                                  report_metric=report_metric, dataset=dataset)
+                hv = pareto.hypervolume(objective_matrix(t), front["nadir"], front["maximize"]) / true_hv * 100
+                assert hv == pytest.approx(numbers["hv_percent_final"][i], rel=1e-12), (name, seed)
