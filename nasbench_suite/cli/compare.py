@@ -46,6 +46,7 @@ config file (TOML):
   budget = { queries = 150 }                # and/or seconds = ..., epochs = ...
   workers = 8                               # processes (or scheduler = "tcp://...")
   output = "results.h5"
+  # objectives = ["valid_acc@200", "latency_pixel3"]   # multi-objective runs (optional)
 
   [[strategies]]
   name = "random_search"
