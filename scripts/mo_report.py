@@ -109,8 +109,8 @@ def readme(studies: dict, seeds: int, queries: int, total_s: float, workers: int
         num = st["numbers"]
         objs = ", ".join(f"{o} ({'max' if m else 'min'})" for o, m in zip(num["objectives"], num["maximize"]))
         ref = ", ".join(f"{v:.6g}" for v in num["reference_point"])
-        cells = " | ".join(f"{num['strategies'][s]['hv_percent_mean']:.2f} ± {num['strategies'][s]['hv_percent_se']:.2f}"
-                           for s in STRATEGIES)
+        hv = num["strategies"]
+        cells = " | ".join(f"{hv[s]['hv_percent_mean']:.2f} ± {hv[s]['hv_percent_se']:.2f}" for s in STRATEGIES)
         lines.append(f"| [{name}]({name}/report.md) | {objs} | ({ref}) | {len(num['true_front'])} points | {cells} |")
     lines += ["", "Each study's report.md holds the standard single-objective report of the same runs "
               "(the incumbent by accuracy, reported on the report metric) and, under *Multi-objective "
