@@ -77,3 +77,32 @@ def make_nb101_table(path, fidelities=(4, 12, 36, 108), seeds=(0, 1, 2), noise=0
     b.set(dataset, "train_time", rows, time)
     write_all(path, b.table())
     return path
+
+
+#: Per-edge latency (ms) of each NB201 op in make_nb201_tradeoff_table, in nb201.OPS order.
+TRADEOFF_OP_LATENCY = (0.0, 0.1, 1.0, 2.5, 0.5)
+
+
+def make_nb201_tradeoff_table(path, fidelities=(12, 200), seeds=(0, 1), noise=0.3, seed=0,
+                              dataset="cifar10"):
+    """Every NB201 cell with a static ``latency_synth`` (ms, the sum of
+    :data:`TRADEOFF_OP_LATENCY` over the edges) that accuracy grows with: a
+    table with a real accuracy/latency trade-off for multi-objective tests."""
+    rng = np.random.default_rng(seed)
+    b = TableBuilder("nb201")
+    b.add_dataset(dataset, seeds, fidelities)
+    rows = b.add_cells(np.arange(nb201.NUM_CELLS))
+    cells = [nb201.Cell.from_index(i) for i in range(nb201.NUM_CELLS)]
+    enc = nb201.encode(cells, "onehot")
+    op_cost = np.tile(np.asarray(TRADEOFF_OP_LATENCY), enc.shape[1] // len(TRADEOFF_OP_LATENCY))
+    latency = _score(enc, op_cost) + 2.0  # _score subtracts 1: 1 ms + the ops' sum
+    score = _score(enc, rng.normal(0, 0.3, enc.shape[1]) + 0.25 * op_cost)
+    valid, test, time = _curves(score, fidelities, seeds, rng, noise)
+    dead = np.array([not c.is_connected() for c in cells])
+    valid[dead], test[dead] = 10.0, 10.0
+    b.set(dataset, "valid_acc", rows, valid)
+    b.set(dataset, "test_acc", rows, test)
+    b.set(dataset, "train_time", rows, time)
+    b.set_static(dataset, "latency_synth", rows, latency)
+    write_all(path, b.table())
+    return path

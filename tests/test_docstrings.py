@@ -37,6 +37,8 @@ MODULES = [
     "nasbench_suite.report",
     "nasbench_suite.train",
     "nasbench_suite.cli",
+    "nasbench_suite.pareto", "nasbench_suite.strategies.multiobjective", "nasbench_suite.runner.multiobjective",
+    "nasbench_suite.report.multiobjective",
 ]
 
 #: The classes whose own public methods and properties must be documented too.

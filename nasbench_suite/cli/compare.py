@@ -46,6 +46,7 @@ config file (TOML):
   budget = { queries = 150 }                # and/or seconds = ..., epochs = ...
   workers = 8                               # processes (or scheduler = "tcp://...")
   output = "results.h5"
+  # objectives = ["valid_acc@200", "latency_pixel3"]   # multi-objective runs (optional)
 
   [[strategies]]
   name = "random_search"
@@ -64,6 +65,8 @@ examples:
   nasbench-suite compare grid.toml                      # everything from the file
   nasbench-suite compare grid.toml --seeds 100          # same grid, more seeds (resumes)
   nasbench-suite compare grid.toml --scheduler tcp://10.0.0.5:8786
+  nasbench-suite compare --benchmark nb201-full.h5 --dataset cifar10 --objectives valid_acc@200,latency_pixel3 \
+      --strategies mo_regularized_evolution,random_search --budget-queries 150 -o mo.h5
   nasbench-suite report results.h5 -o report/
 """
 
@@ -87,6 +90,11 @@ def add_compare_parser(subparsers):
                    help="what strategies see (default: valid_acc at the highest fidelity with values)")
     p.add_argument("--report-metric", metavar="METRIC@EPOCHS",
                    help="what is reported (default: test_acc at the highest fidelity with values)")
+    p.add_argument("--objectives", metavar="A,B,...",
+                   help="multi-objective runs: two or more METRIC@EPOCHS (a static metric without @), e.g. "
+                        "valid_acc@200,latency_pixel3; every query records each (directions: accuracy up; "
+                        "latency, params, flops, loss, time down); strategies: mo_regularized_evolution or any "
+                        "single-fidelity one (it optimises the first objective)")
     p.add_argument("--async-workers", type=int, metavar="N",
                    help="simulated parallel evaluations inside each run (default 1)")
     p.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: all cores)")
@@ -107,7 +115,8 @@ def settings_from_args(args) -> tuple[dict, str | None]:
             text = f.read()
     flags = {"dataset": args.dataset, "seeds": args.seeds, "search_metric": args.search_metric,
              "report_metric": args.report_metric, "async_workers": args.async_workers,
-             "workers": args.workers, "scheduler": args.scheduler, "output": args.output}
+             "workers": args.workers, "scheduler": args.scheduler, "output": args.output,
+             "objectives": args.objectives}
     settings.update({k: v for k, v in flags.items() if v is not None})
     if args.benchmark:
         settings["benchmarks"] = list(args.benchmark)
@@ -135,7 +144,7 @@ def _command_line(args) -> list[str]:
     for b in args.benchmark or []:
         out += ["--benchmark", b]
     for flag in ("dataset", "strategies", "seeds", "budget_queries", "budget_seconds", "budget_epochs",
-                 "search_metric", "report_metric", "async_workers", "workers", "scheduler", "output"):
+                 "search_metric", "report_metric", "async_workers", "workers", "scheduler", "output", "objectives"):
         value = getattr(args, flag)
         if value is not None:
             out += ["-o" if flag == "output" else "--" + flag.replace("_", "-"), str(value)]

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import aggregate as agg
 from . import plots, tables
+from .multiobjective import write_mo_report
 from .style import strategy_styles
 from .tables import md_code, md_escape
 
@@ -97,8 +98,11 @@ def make_report(results_path, out_dir=None, budgets=None, strategies=None, y: st
                        for num in numbers["groups"])
         tex = "\n".join(tables.latex(num, decimals, label=label)
                          for num, label in zip(numbers["groups"], _tex_labels(numbers["groups"])))
+        # multi-objective runs: fronts and hypervolume (report/multiobjective.py), a section of report.md
+        mo_section, mo_files, _ = write_mo_report(results, out_dir, styles, columns, dpi, decimals)
+        files += mo_files
         outputs = {"table.md": md, "table.tex": tex, "numbers.json": json.dumps(numbers, indent=2) + "\n",
-                   "report.md": _overview(results, gs, numbers, figures, decimals, y)}
+                   "report.md": _overview(results, gs, numbers, figures, decimals, y, mo_section)}
         for name, text in outputs.items():
             path = os.path.join(out_dir, name)
             with open(path, "w", encoding="utf-8", newline="\n") as f:
@@ -118,7 +122,7 @@ def _time_caption(cost: str) -> str:
     return f"Time axis: {cost}."
 
 
-def _overview(results, gs, numbers, figures, decimals, y) -> str:
+def _overview(results, gs, numbers, figures, decimals, y, mo_section: str = "") -> str:
     """report.md: the table, the figures (PNG) and the configuration behind them."""
     cfg = results.config
     curve = "Regret" if y == "regret" else "Best report metric"
@@ -138,6 +142,8 @@ def _overview(results, gs, numbers, figures, decimals, y) -> str:
                 lines += [f"**{title}**", "", f"![{title}]({quote(os.path.basename(png))})", ""]
                 if name.endswith("_time"):  # every time plot says what its seconds are
                     lines += [f"*{time_caption}*", ""]
+    if mo_section:
+        lines += [mo_section]
     exp = cfg.get("experiment", {})
     lines += ["## Configuration", "",
               f"- results file: {md_code(os.path.basename(results.path))}, {len(results.runs)} runs, "

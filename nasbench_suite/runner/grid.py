@@ -64,9 +64,16 @@ def execute_job(job: Job) -> dict:
 
     t0 = time.perf_counter()
     bench = _worker_benchmark(job.path, job.sha256)
-    traj = run_search(bench, job.name, job.seed, job.budget, search_metric=job.search_metric,
-                      report_metric=job.report_metric, dataset=job.dataset, n_workers=job.async_workers,
-                      strategy_kwargs=dict(job.hyperparameters))
+    if job.objectives:
+        from .multiobjective import run_mo_search
+
+        traj = run_mo_search(bench, job.name, job.seed, job.budget, objectives=list(job.objectives),
+                             report_metric=job.report_metric, dataset=job.dataset, n_workers=job.async_workers,
+                             strategy_kwargs=dict(job.hyperparameters))
+    else:
+        traj = run_search(bench, job.name, job.seed, job.budget, search_metric=job.search_metric,
+                          report_metric=job.report_metric, dataset=job.dataset, n_workers=job.async_workers,
+                          strategy_kwargs=dict(job.hyperparameters))
     return {"benchmark": job.benchmark, "strategy": job.strategy, "seed": job.seed,
             "trajectory": traj.to_bytes(),
             "info": {"wall_seconds": round(time.perf_counter() - t0, 6), "host": socket.gethostname(),

@@ -29,7 +29,7 @@ MAX_QUERIES = 2 ** 63 - 1  # a budget of queries is stored as int64
 MAX_ASYNC_WORKERS = 100_000  # simulated parallel evaluations inside one run
 #: The keys a grid's settings (a config file, command-line flags) may hold.
 SETTING_KEYS = ("benchmarks", "dataset", "strategies", "seeds", "budget", "search_metric", "report_metric",
-                "async_workers", "workers", "scheduler", "output")
+                "async_workers", "workers", "scheduler", "output", "objectives")
 
 
 class GridConfigError(ValueError):
@@ -60,13 +60,18 @@ class BenchmarkEntry:
     higher_is_better: bool
     provenance: dict = field(default_factory=dict, compare=False)
     fidelities: tuple = field(default=(), compare=False)  # the dataset's fidelity axis (epochs)
+    # multi-objective grids: the table's true Pareto front (pareto.table_front, as JSON lists)
+    pareto_front: dict = field(default_factory=dict, compare=False)
 
     def to_config(self) -> dict:
         """The entry as stored in the results file's configuration (JSON)."""
-        return {"path": self.path, "sha256": self.sha256, "space": self.space, "dataset": self.dataset,
-                "search_metric": self.search_metric, "report_metric": self.report_metric,
-                "report_optimum": self.report_optimum, "higher_is_better": self.higher_is_better,
-                "provenance": self.provenance}
+        out = {"path": self.path, "sha256": self.sha256, "space": self.space, "dataset": self.dataset,
+               "search_metric": self.search_metric, "report_metric": self.report_metric,
+               "report_optimum": self.report_optimum, "higher_is_better": self.higher_is_better,
+               "provenance": self.provenance}
+        if self.pareto_front:
+            out["pareto_front"] = self.pareto_front
+        return out
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,7 @@ class Job:
     seed: int
     budget: dict
     async_workers: int
+    objectives: tuple = ()  # a multi-objective run (runner.multiobjective) when given
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -120,18 +126,23 @@ class Grid:
     seeds: list
     budget: Budget
     async_workers: int = 1
+    objectives: tuple = ()  # multi-objective runs: "metric@epochs" (or a static metric) each
 
     def jobs(self) -> list[Job]:
         """Seed-major order: an interrupted grid has every strategy at similar seed counts."""
         return [Job(b.label, b.path, b.sha256, b.dataset, b.search_metric, b.report_metric, s.label, s.name,
-                    dict(s.hyperparameters), int(seed), self.budget.to_dict(), self.async_workers)
+                    dict(s.hyperparameters), int(seed), self.budget.to_dict(), self.async_workers,
+                    tuple(self.objectives))
                 for seed in self.seeds for b in self.benchmarks for s in self.strategies]
 
     def config(self) -> dict:
         """The JSON configuration stored in the results file."""
+        experiment = {"budget": self.budget.to_dict(), "async_workers": self.async_workers,
+                      "include_strategy_time": False}
+        if self.objectives:
+            experiment["objectives"] = list(self.objectives)
         return {
-            "experiment": {"budget": self.budget.to_dict(), "async_workers": self.async_workers,
-                           "include_strategy_time": False},
+            "experiment": experiment,
             "benchmarks": {b.label: b.to_config() for b in self.benchmarks},
             "strategies": {s.label: s.to_config() for s in self.strategies},
             "strategy_order": [s.label for s in self.strategies],
@@ -488,12 +499,54 @@ def resolve_grid(settings: dict) -> Grid:
     aw = settings.get("async_workers", 1)
     if isinstance(aw, bool) or not isinstance(aw, int) or not 1 <= aw <= MAX_ASYNC_WORKERS:
         raise GridConfigError(f"async_workers must be an integer from 1 to {MAX_ASYNC_WORKERS}, got {aw!r}")
+    objectives = _objective_list(settings.get("objectives"))
+    search_metric = settings.get("search_metric")
+    if objectives and search_metric is None:
+        search_metric = objectives[0]  # the columns of a multi-objective run follow its first objective
     benchmarks = _benchmark_entries(settings.get("benchmarks"), settings.get("dataset"),
-                                    settings.get("search_metric"), settings.get("report_metric"))
+                                    search_metric, settings.get("report_metric"))
+    if objectives:
+        benchmarks = [_with_front(b, objectives, strategies) for b in benchmarks]
     for b in benchmarks:
         for s in strategies:
             _check_strategy_fits(s, b)
-    return Grid(benchmarks, strategies, seeds, budget, aw)
+    return Grid(benchmarks, strategies, seeds, budget, aw, tuple(objectives))
+
+
+def _objective_list(value) -> list:
+    """The ``objectives`` setting as a list of specs (empty: a single-objective grid)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [x.strip() for x in value.split(",") if x.strip()]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(x, str) for x in value) or len(value) < 2:
+        raise GridConfigError(f"objectives: give two or more metrics, e.g. "
+                              f"--objectives valid_acc@200,latency_pixel3; got {value!r}")
+    return list(value)
+
+
+def _with_front(b: BenchmarkEntry, objectives: list, strategies: list) -> BenchmarkEntry:
+    """Checks the objectives against the table; the entry with its true Pareto front."""
+    import dataclasses
+
+    from .. import pareto
+    from ..strategies import strategy_class
+    from ..tables import Benchmark
+    from .multiobjective import parse_objectives
+
+    for s in strategies:
+        if strategy_class(s.name).multi_fidelity:
+            raise GridConfigError(f"strategy {s.label!r} is multi-fidelity; a multi-objective grid trains every "
+                                  "cell to one fidelity: use single-fidelity strategies")
+    with Benchmark.open(b.path) as bench:
+        try:
+            objs = parse_objectives(objectives, bench, b.dataset)
+        except ValueError as exc:
+            raise GridConfigError(f"objectives on {b.label}: {exc}") from None
+        front = pareto.table_front(bench, [o["spec"] for o in objs], b.dataset)
+    return dataclasses.replace(b, pareto_front={
+        "objectives": front["objectives"], "maximize": front["maximize"],
+        "points": front["points"].tolist(), "nadir": front["nadir"].tolist()})
 
 
 def merge_config(stored: dict, grid: Grid) -> dict:

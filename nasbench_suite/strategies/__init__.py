@@ -21,6 +21,8 @@ REGISTRY = {
     "successive_halving": "hyperband:SuccessiveHalving",
     "hyperband": "hyperband:Hyperband",
     "bohb": "bohb:BOHB",
+    # multi-objective (runner.multiobjective.run_mo_search); single-objective strategies run there too
+    "mo_regularized_evolution": "multiobjective:MORegularizedEvolution",
 }
 
 
