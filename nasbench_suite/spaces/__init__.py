@@ -6,10 +6,12 @@ registered by name.
 - :mod:`nasbench_suite.spaces.nb201`: NAS-Bench-201 / NATS-Bench topology cells
   (Dong & Yang, 2020).
 - :mod:`nasbench_suite.spaces.macro`: NAS-Bench-Macro (Su et al., 2021).
+- :mod:`nasbench_suite.spaces._tnb101`: TransNAS-Bench-101 micro and macro
+  (Duan et al., 2021).
 
 >>> from nasbench_suite import spaces
 >>> spaces.names()
-('macro', 'nb101', 'nb201')
+('macro', 'nb101', 'nb201', 'tnb101_macro', 'tnb101_micro')
 >>> space = spaces.get("nb201")      # what strategies, tables and the CLI hold
 """
 from __future__ import annotations
@@ -59,6 +61,10 @@ def is_cell(obj) -> bool:
 
 for _module in (macro, nb101, nb201):
     register(_module.SPACE)
+from . import _tnb101  # noqa: E402  (its spaces ask the registry for NB201's machinery)
+
+register(_tnb101.MICRO)
+register(_tnb101.MACRO)
 
 __all__ = ["DEDUP_MODES", "SearchSpace", "Stream", "get", "is_cell", "macro", "names", "nb101",
            "nb201", "register"]
