@@ -29,7 +29,7 @@ PACKAGE = pathlib.Path(nasbench_suite.__file__).resolve().parent
 MODULES = [
     "nasbench_suite",
     "nasbench_suite.spaces", "nasbench_suite.spaces.base", "nasbench_suite.spaces.nb101",
-    "nasbench_suite.spaces.nb201", "nasbench_suite.spaces.macro",
+    "nasbench_suite.spaces.nb201", "nasbench_suite.spaces.macro", "nasbench_suite.spaces._tnb101",
     "nasbench_suite.tables",
     "nasbench_suite.strategies", "nasbench_suite.strategies.base",
     "nasbench_suite.runner", "nasbench_suite.runner.grid", "nasbench_suite.runner.results",

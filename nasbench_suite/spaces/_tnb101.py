@@ -105,6 +105,12 @@ def _macro_table() -> tuple:
     return tuple(codes), {c: i for i, c in enumerate(codes)}
 
 
+# Regularized evolution: TNB101 publishes no settings; NASLib's generic defaults (population 100,
+# sample 10; naslib/defaults/darts_defaults.yaml) make the first 100 queries random search. As for
+# NAS-Bench-Macro, NB201's (population 10, tournament 3; Dong & Yang 2020) fit: a space of the same
+# order of size with the same mutation (one position changed).
+_RE_DEFAULTS = {"population_size": 10, "sample_size": 3}
+
 #: Networks in the macro space (3,256).
 MACRO_SIZE = 3256
 
@@ -242,6 +248,7 @@ class MicroSpace(SearchSpace):
     encodings = ("onehot", "path")
     predictor_encoding = "path"
     table_description = ("index", "ops", "canonical")
+    strategy_defaults = {"regularized_evolution": dict(_RE_DEFAULTS)}
 
     def parse(self, spec) -> MicroCell:
         if isinstance(spec, MicroCell):
@@ -433,6 +440,7 @@ class MacroSpace(SearchSpace):
     encodings = ("onehot",)
     predictor_encoding = "onehot"
     table_description = ("index", "layers", "canonical")
+    strategy_defaults = {"regularized_evolution": dict(_RE_DEFAULTS)}
 
     def parse(self, spec) -> MacroCell:
         if isinstance(spec, MacroCell):

@@ -259,7 +259,7 @@ def _shapes(spec: dict, where: str = "mapping") -> dict | None:
         return {k: frozenset(v) if names(v) else tuple(v) if isinstance(v, (list, tuple)) else v
                 for k, v in fields.items()}
     raise TableImportError(f"{where}: 'fields' {fields!r} must be a list of field names or {{name: list length, "
-                           "[lo, hi], [member names] or null}}")
+                           "[lo, hi] or null}}, or for an object field the list of its member names")
 
 
 def _space_of(spec: dict, default, where: str):
@@ -516,7 +516,8 @@ def _check_parts(source, plans: list) -> None:
         gone = [p for p in _parts(path, spec) if not os.path.isfile(p)]
         if gone:
             missing += gone
-            datasets += [t["dataset"] for _, targets in columns for t in targets if t["dataset"] not in datasets]
+            datasets += [t["dataset"] for _, targets in columns for t in targets]
+    datasets = list(dict.fromkeys(datasets))
     if missing:
         names = ", ".join(os.path.basename(p) for p in missing[:3]) + (f" and {len(missing) - 3} more"
                                                                        if len(missing) > 3 else "")
