@@ -501,3 +501,42 @@ def test_recipe_digests_are_the_published_ones():
                 assert published[f"./tnb101/{kind}/{p['file']}"] == p["sha256"]
                 n += 1
     assert n == len(published) == 7 * 5 + 7 * 14
+
+
+def test_every_part_is_checked_against_its_own_sha256(micro_src, tmp_path):
+    files = _parts("micro")["class_scene"]
+    src = tmp_path / "src"
+    src.mkdir()
+    for f in files:
+        shutil.copy(micro_src / f, src / f)
+    mapping = _one_task_mapping(files)
+    mapping["sources"][0]["files"] = [{"file": f, "sha256": hashlib.sha256((src / f).read_bytes()).hexdigest()}
+                                      for f in files]
+    b = Benchmark.open(import_table(mapping=mapping, source=str(src), out=str(tmp_path / "ok.h5")))
+    assert b.provenance["verified"] is True
+    with open(src / files[3], "a") as fh:
+        fh.write(" ")  # the same JSON, another file
+    found = hashlib.sha256((src / files[3]).read_bytes()).hexdigest()
+    with pytest.raises(TableImportError, match=re.escape(files[3]) + f": sha256 {found}, expected "
+                       + mapping["sources"][0]["files"][3]["sha256"]):
+        import_table(mapping=mapping, source=str(src), out=str(tmp_path / "bad.h5"))
+    b = Benchmark.open(import_table(mapping=mapping, source=str(src), out=str(tmp_path / "nv.h5"), verify=False))
+    assert b.provenance["verified"] is False
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.integers(1, 7), st.integers(0, 2**32 - 1))
+def test_a_task_split_any_way_over_parts_imports_the_same_values(tmp_path_factory, k, seed):
+    """Any split of a task's records over k files, in any order, gives every written value."""
+    src = tmp_path_factory.mktemp("split")
+    order = np.random.default_rng(seed).permutation(MICRO.size)
+    cuts = np.sort(np.random.default_rng(seed + 1).choice(np.arange(1, MICRO.size), k - 1, replace=False))
+    files = []
+    for j, chunk in enumerate(np.split(order, cuts)):
+        files.append(f"part{j}.json")
+        recs = [{"idx": str(int(i)), "arch": MICRO.label(MICRO.from_index(int(i))),
+                 "zen": {"score": 1.0, "time": 0.0}, "val_accuracy": (int(i) % 997) / 10.0} for i in chunk]
+        (src / files[-1]).write_text(json.dumps(recs))
+    b = Benchmark.open(import_table(mapping=_one_task_mapping(files), source=str(src), out=str(src / "t.h5")))
+    assert np.array_equal(b.query(np.arange(MICRO.size), "valid_acc", 25, "class_scene"),
+                          np.arange(MICRO.size) % 997 / 10.0)
