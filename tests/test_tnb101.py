@@ -540,3 +540,10 @@ def test_a_task_split_any_way_over_parts_imports_the_same_values(tmp_path_factor
     b = Benchmark.open(import_table(mapping=_one_task_mapping(files), source=str(src), out=str(src / "t.h5")))
     assert np.array_equal(b.query(np.arange(MICRO.size), "valid_acc", 25, "class_scene"),
                           np.arange(MICRO.size) % 997 / 10.0)
+
+
+def test_a_part_with_a_malformed_digest_is_refused(tmp_path):
+    spec = _one_task_mapping(["a.json"])
+    spec["sources"][0]["files"][0]["sha256"] = "abc"
+    with pytest.raises(TableImportError, match="part 'a.json': 'sha256' 'abc' must be 64 hex digits"):
+        import_table(mapping=spec, source=str(tmp_path), out=str(tmp_path / "o.h5"))

@@ -228,7 +228,10 @@ def _check_options(spec: dict, where: str) -> None:
             raise TableImportError(f"{where}: 'files' must be a non-empty list of {{'file', 'sha256'}} (and the "
                                    "mapping then has no 'file' or 'sha256' of its own)")
         for p in parts:
-            _check_options({"sha256": p.get("sha256"), "key": {}}, f"{where}, part {p['file']!r}")
+            digest = p.get("sha256")
+            if digest is not None and not (isinstance(digest, str) and len(digest) == 64
+                                           and all(c in "0123456789abcdefABCDEF" for c in digest)):
+                raise TableImportError(f"{where}, part {p['file']!r}: 'sha256' {digest!r} must be 64 hex digits")
     digest = spec.get("sha256")
     if digest is not None and not (isinstance(digest, str) and len(digest) == 64
                                    and all(c in "0123456789abcdefABCDEF" for c in digest)):
