@@ -365,13 +365,12 @@ def read_parts(paths: list, fmt, key_column: str, used=(), pickle_allow=()) -> R
     """The rows of several files read as one (a source split over files, as
     TNB101's per-task JSON parts): the files in order, each row named by its
     file (``part.json: record 3``)."""
-    parts = [read(p, fmt, key_column, used, pickle_allow) for p in paths[:1]]
-    columns = list(parts[0].columns)
-    counts = [parts[0].count]
+    first = read(paths[0], fmt, key_column, used, pickle_allow)  # the columns are known before the rows
+    columns = list(first.columns)
 
     def rows():
         for i, p in enumerate(paths):
-            part = parts[0] if i == 0 else read(p, fmt, key_column, used, pickle_allow)
+            part = first if i == 0 else read(p, fmt, key_column, used, pickle_allow)
             with part:
                 for c in part.columns:
                     if c not in columns:
@@ -381,8 +380,8 @@ def read_parts(paths: list, fmt, key_column: str, used=(), pickle_allow=()) -> R
                     yield f"{name}: {row}", record
 
     # the row cap is checked row by row across the parts (each part's count is known only when it is read)
-    return Rows(os.path.dirname(paths[0]) or ".", columns, rows(), counts[0] if len(paths) == 1 else None,
-                file=parts[0])
+    return Rows(os.path.dirname(paths[0]) or ".", columns, rows(), first.count if len(paths) == 1 else None,
+                file=first)
 
 
 def no_column(path: str, name: str, columns) -> TableImportError:
