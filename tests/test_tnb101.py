@@ -112,6 +112,7 @@ def test_micro_encodings_are_nb201s_without_the_pool_column():
     assert np.array_equal(MICRO.encode(cells, "path"), nb201.encode(nbc, "path"))
     with pytest.raises(ValueError, match="unknown encoding kind"):
         MICRO.encode(cells, "adjacency")
+    assert MICRO.encode([], "onehot").shape == (0, 24) and MACRO.encode([]).shape == (0, 30)
 
 
 def test_micro_mutation_changes_one_edge_and_neighbours_are_the_18():

@@ -309,9 +309,10 @@ class MicroSpace(SearchSpace):
         kind = kind or self.encodings[0]
         if kind not in self.encodings:
             raise ValueError(f"unknown encoding kind {kind!r}; use one of {', '.join(self.encodings)}")
-        x = _nb201().encode(_as_nb201(cells), kind)
+        cells = list(cells)
+        x = _nb201().encode(_as_nb201(cells or [MicroCell._at(0)]), kind)[:len(cells)]  # NB201's needs a cell
         if kind == "onehot":  # drop NB201's avg_pool_3x3 column, never set here
-            x = np.ascontiguousarray(x.reshape(len(x), _NE, -1)[:, :, :_NO].reshape(len(x), _NE * _NO))
+            x = np.ascontiguousarray(x.reshape(len(x), _NE, x.shape[1] // _NE)[:, :, :_NO].reshape(len(x), _NE * _NO))
         return x
 
     def categorical(self, cell: MicroCell) -> np.ndarray:
