@@ -409,7 +409,8 @@ def test_files_and_file_together_are_refused(tmp_path):
 def test_the_recipes_protocol_names_metrics_of_the_table(micro_table):
     b = Benchmark.open(micro_table)
     recipe = RECIPES["transnas-bench-101-micro"]
-    assert recipe["source_dir"] == "tnb101/micro" and RECIPES["transnas-bench-101-macro"]["source_dir"] == "tnb101/macro"
+    assert recipe["source_dir"] == "tnb101/micro"
+    assert RECIPES["transnas-bench-101-macro"]["source_dir"] == "tnb101/macro"
     for task, p in recipe["protocol"]["by_dataset"].items():
         metric, epochs = EXPECTED_METRIC[task]
         assert p["search_metric"] == p["report_metric"] == f"{metric}@{epochs}"

@@ -130,7 +130,7 @@ def _check_index(index, size: int, what: str) -> int:
     return int(index)
 
 
-def _tuple_text(text: str, what: str):
+def _tuple_text(text: str):
     m = _TUPLE.match(text)
     return tuple(int(x) for x in m.group(1).split(",")) if m else None
 
@@ -229,7 +229,7 @@ def _parse_micro(text: str) -> MicroCell:
         if [len(p) for p in parts] == [1, 2, 3] and all(p.isascii() and p.isdigit() for p in parts):
             codes = tuple(int(ch) for ch in "".join(parts))
     else:
-        codes = _tuple_text(text, "TNB101 micro")
+        codes = _tuple_text(text)
     if codes is None:
         raise InvalidSpecError(f"{text!r} is not a TNB101 micro label: give '64-41414-a_bc_def' or NASLib's "
                                "'(a, b, c, d, e, f)' with op codes 0..3")
@@ -402,7 +402,7 @@ _MACRO_LABEL = re.compile(r"^64-([1-4]{4,6})-basic$")
 
 def _parse_macro(text: str) -> MacroCell:
     m = _MACRO_LABEL.match(text)
-    codes = tuple(int(ch) for ch in m.group(1)) if m else _tuple_text(text, "TNB101 macro")
+    codes = tuple(int(ch) for ch in m.group(1)) if m else _tuple_text(text)
     if codes is None:
         raise InvalidSpecError(f"{text!r} is not a TNB101 macro label: give '64-1234-basic' (4 to 6 layer codes "
                                "1..4) or NASLib's '(1, 2, 3, 4)'")

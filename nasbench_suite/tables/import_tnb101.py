@@ -235,6 +235,11 @@ def _protocol() -> dict:
     return {"search_metric": first["search_metric"], "report_metric": first["report_metric"], "by_dataset": by}
 
 
+# The archive in NASLib's repository that holds each space's files (PROVENANCE.md).
+_ARCHIVE = {"micro": "naslib/data/zc_benchmarks/all_benchmarks_zen.zip",
+            "macro": "run/results/benchmarks/tnb101_macro_zen.zip"}
+
+
 def _recipe(space, kind: str, digests: dict, what: str) -> dict:
     return {
         "space": space.name,
@@ -246,8 +251,7 @@ def _recipe(space, kind: str, digests: dict, what: str) -> dict:
         "cost_model": EPOCH_COST,
         "notes": {
             "source": "TransNAS-Bench-101 (Duan et al., CVPR 2021) through automl/NASLib branch zerocost: "
-                      f"{'naslib/data/zc_benchmarks/all_benchmarks_zen.zip' if kind == 'micro' else 'run/results/benchmarks/tnb101_macro_zen.zip'}"
-                      f" -> benchmark--transbench101_{kind}--<task>--<start>.json (Apache-2.0)",
+                      f"{_ARCHIVE[kind]} -> benchmark--transbench101_{kind}--<task>--<start>.json (Apache-2.0)",
             "space": _tnb101.__doc__.split("**Micro**" if kind == "micro" else "**Macro**")[1].split("\n\n")[0]
                      .replace("\n", " ").strip(),
             "metrics": "; ".join(f"{task}: {m}@{e} = {text}" for task, (m, e, _, text) in TASKS.items()),
