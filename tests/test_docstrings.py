@@ -31,6 +31,7 @@ MODULES = [
     "nasbench_suite.spaces", "nasbench_suite.spaces.base", "nasbench_suite.spaces.nb101",
     "nasbench_suite.spaces.nb201", "nasbench_suite.spaces.macro",
     "nasbench_suite.spaces.graph", "nasbench_suite.tables.import_graph",
+    "nasbench_suite.spaces._tnb101",
     "nasbench_suite.tables",
     "nasbench_suite.strategies", "nasbench_suite.strategies.base",
     "nasbench_suite.runner", "nasbench_suite.runner.grid", "nasbench_suite.runner.results",

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..strategies import Proposal, Result, Strategy, make_strategy
 from ..tables import Benchmark
+from ..tables._schema import higher_is_better
 from .budget import Budget
 from .trajectory import Trajectory
 
@@ -50,7 +51,9 @@ def run_search(benchmark, strategy, seed: int, budget, search_metric: str = "val
     asynchronous workers share a simulated clock; each evaluation takes the
     table's cost. The strategy's own compute time is excluded unless
     ``include_strategy_time`` (then runs are no longer reproducible). The
-    incumbent is the best result at the search metric's fidelity. The
+    incumbent is the best result at the search metric's fidelity (the lowest
+    for a lower-is-better metric such as a loss: strategies maximise, so they
+    are told the negated value; the trajectory keeps the table's). The
     trajectory's ``meta["cost_model"]`` says what its simulated seconds are
     (:meth:`Benchmark.cost_description`).
     Same arguments give a byte-identical trajectory.
@@ -76,6 +79,7 @@ def run_search(benchmark, strategy, seed: int, budget, search_metric: str = "val
         raise ValueError(f"strategy searches {strategy.space.name} but the table is {bench.space}")
     strategy.bind(bench.fidelities(dataset), s_fid)
     qrng = np.random.default_rng(query_seq)
+    sign = 1.0 if higher_is_better(s_name) else -1.0  # strategies maximise sign * value
 
     rows: dict[str, list] = {k: [] for k in ("time", "cell", "fidelity", "value", "cost",
                                              "incumbent", "incumbent_value", "incumbent_report")}
@@ -110,7 +114,7 @@ def run_search(benchmark, strategy, seed: int, budget, search_metric: str = "val
         value = bench.query(proposal.cell, s_name, fid, dataset, seed=qrng)
         started += 1
         epochs_spent += fid
-        heapq.heappush(events, (start + cost, seq, proposal, Result(value, cost, fid)))
+        heapq.heappush(events, (start + cost, seq, proposal, Result(sign * value, cost, fid)))
         seq += 1
         return True
 
@@ -128,8 +132,8 @@ def run_search(benchmark, strategy, seed: int, budget, search_metric: str = "val
                 report_cache[label] = bench.query(proposal.cell, r_name, r_fid, dataset, seed="mean")
             best = (result.value, label, report_cache[label])
         for k, v in (("time", finish), ("cell", label), ("fidelity", result.fidelity),
-                     ("value", result.value), ("cost", result.cost), ("incumbent", best[1]),
-                     ("incumbent_value", best[0]), ("incumbent_report", best[2])):
+                     ("value", sign * result.value), ("cost", result.cost), ("incumbent", best[1]),
+                     ("incumbent_value", sign * best[0]), ("incumbent_report", best[2])):
             rows[k].append(v)
         launch(finish + dt)
 

@@ -8,10 +8,12 @@ registered by name.
 - :mod:`nasbench_suite.spaces.macro`: NAS-Bench-Macro (Su et al., 2021).
 - :mod:`nasbench_suite.spaces.graph`: NAS-Bench-Graph (Qin et al., 2022), two
   spaces: the full op list and the proteins op list.
+- :mod:`nasbench_suite.spaces._tnb101`: TransNAS-Bench-101 micro and macro
+  (Duan et al., 2021).
 
 >>> from nasbench_suite import spaces
 >>> spaces.names()
-('graph', 'graph_proteins', 'macro', 'nb101', 'nb201')
+('graph', 'graph_proteins', 'macro', 'nb101', 'nb201', 'tnb101_macro', 'tnb101_micro')
 >>> space = spaces.get("nb201")      # what strategies, tables and the CLI hold
 """
 from __future__ import annotations
@@ -63,6 +65,10 @@ for _module in (macro, nb101, nb201):
     register(_module.SPACE)
 register(graph.SPACE)
 register(graph.PROTEINS)
+from . import _tnb101  # noqa: E402  (its spaces ask the registry for NB201's machinery)
+
+register(_tnb101.MICRO)
+register(_tnb101.MACRO)
 
 __all__ = ["DEDUP_MODES", "SearchSpace", "Stream", "get", "graph", "is_cell", "macro", "names", "nb101",
            "nb201", "register"]

@@ -351,6 +351,39 @@ def element(name: str, columns) -> tuple | None:
     return m.group(1), int(m.group(2))
 
 
+def member(name: str, columns) -> tuple | None:
+    """``(base, key)`` of a column ``name.key`` whose base is one of ``columns``
+    (and ``name.key`` itself is not): member ``key`` of the object each row
+    holds in ``name`` (TNB101's ``"zen": {"score": ..., "time": ...}``), else None."""
+    if name in columns or "." not in name:
+        return None
+    base, _, key = name.rpartition(".")
+    return (base, key) if base in columns and key else None
+
+
+def read_parts(paths: list, fmt, key_column: str, used=(), pickle_allow=()) -> Rows:
+    """The rows of several files read as one (a source split over files, as
+    TNB101's per-task JSON parts): the files in order, each row named by its
+    file (``part.json: record 3``)."""
+    first = read(paths[0], fmt, key_column, used, pickle_allow)  # the columns are known before the rows
+    columns = list(first.columns)
+
+    def rows():
+        for i, p in enumerate(paths):
+            part = first if i == 0 else read(p, fmt, key_column, used, pickle_allow)
+            with part:
+                for c in part.columns:
+                    if c not in columns:
+                        columns.append(c)
+                name = os.path.basename(p)
+                for row, record in part:
+                    yield f"{name}: {row}", record
+
+    # the row cap is checked row by row across the parts (each part's count is known only when it is read)
+    return Rows(os.path.dirname(paths[0]) or ".", columns, rows(), first.count if len(paths) == 1 else None,
+                file=first)
+
+
 def no_column(path: str, name: str, columns) -> TableImportError:
     have = ", ".join(columns) or "none"
     return TableImportError(f"{path}: no column {name!r} (columns: {have}); fix the mapping's column name "
@@ -368,6 +401,11 @@ def check_fields(path: str, row: str, record: dict, shapes: dict, key: str) -> N
             raise TableImportError(f"{path}: {row} has no field {name!r} (every row needs "
                                    f"{', '.join(sorted(expected))}); the file is incomplete")
         n = shapes.get(name)
+        if isinstance(n, frozenset):  # an object with exactly these members, each a single value
+            if not isinstance(v, dict) or set(v) != n or any(isinstance(x, (list, dict)) for x in v.values()):
+                raise TableImportError(f"{path}: {row}, field {name!r}: {v!r} must be an object with exactly "
+                                       f"the members {', '.join(sorted(n))} (single values); fix the file")
+            continue
         if n is None and isinstance(v, (list, dict)):
             raise TableImportError(f"{path}: {row}, field {name!r}: {v!r} must be a single value; fix the file")
         lo, hi = n if isinstance(n, tuple) else (n, n)

@@ -32,6 +32,8 @@ UNITS = {
 }
 # Metrics where smaller is better; every other metric is maximised by best().
 _LOWER_IS_BETTER = ("loss", "time", "params", "flops", "latency")
+# Negated lower-is-better quantities, maximised (TransNAS-Bench-101's valid_neg_loss).
+_NEGATED = ("neg_",)
 
 # Metric arrays (cells, seeds, fidelities): chunks of this many cells keep a
 # single-cell read small and a whole-metric read sequential.
@@ -52,7 +54,10 @@ def units_of(metric: str) -> str:
 
 
 def higher_is_better(metric: str) -> bool:
-    return not any(word in metric for word in _LOWER_IS_BETTER)
+    """Whether best() maximises ``metric``: not when it names a loss, time,
+    size or latency, unless negated (``neg_loss``: higher is better)."""
+    words = [w for w in _LOWER_IS_BETTER if w in metric]
+    return not words or all(f"{n}{w}" in metric for w in words for n in _NEGATED)
 
 
 @dataclass

@@ -40,7 +40,12 @@ A *mapping* says how one file becomes table values::
   refused, naming both digests, unless ``verify=False`` / ``--no-verify``),
   ``pickle_allow`` (a pickle source: the families of globals it may name,
   e.g. ``["numpy_scalars"]``; nothing in a pickle is executed, see
-  :mod:`._safe_pickle`).
+  :mod:`._safe_pickle`), ``files`` (instead of ``file``: a source split over
+  several files, ``[{"file", "sha256"}, ...]``, read in order as one; a
+  missing part is named with the datasets it holds before anything is read).
+  A column ``name.key`` is member ``key`` of the object each row holds in
+  ``name``; ``fields`` gives such a field as the list of its members
+  (``{"zen": ["score", "time"]}``).
 
 JSON files may hold a list of records, ``{key: record}`` or ``{column: [values]}``;
 a name that appears twice in one JSON object is an error.
@@ -81,16 +86,16 @@ import numpy as np
 from .. import spaces
 from .._errors import InvalidSpecError
 from ..progress import Progress
-from . import _safe_pickle, import_graph, import_macro, import_nb101, import_nb201
+from . import _safe_pickle, import_graph, import_macro, import_nb101, import_nb201, import_tnb101
 from ._import_files import (ABSENT, EPOCH_COST, BadKey, BadValue, TableImportError, check_fields, check_sha256,
-                            element, no_column, number, read, rule_of)
+                            element, member, no_column, number, read, read_parts, rule_of)
 from ._schema import units_of
 from .writer import TableWriter
 
 TableImportError.__module__ = __name__  # defined with the file readers; raised and caught as ours
 IMPORTER_VERSION = "1"
 #: Import recipes by name (one module per space: ``import_<space>.py``).
-RECIPES = {**import_nb201.RECIPES, **import_macro.RECIPES}
+RECIPES = {**import_nb201.RECIPES, **import_macro.RECIPES, **import_tnb101.RECIPES}
 RECIPES.update(import_graph.RECIPES)
 
 
@@ -218,6 +223,18 @@ def _check_options(spec: dict, where: str) -> None:
     for name in ("index_column", "format", "file"):
         if spec.get(name) is not None and not isinstance(spec[name], str):
             raise TableImportError(f"{where}: {name!r} {spec[name]!r} must be a string")
+    parts = spec.get("files")
+    if parts is not None:
+        if spec.get("file") is not None or spec.get("sha256") is not None or not isinstance(parts, list) or not parts \
+                or not all(isinstance(p, dict) and isinstance(p.get("file"), str) and set(p) <= {"file", "sha256"}
+                           for p in parts):
+            raise TableImportError(f"{where}: 'files' must be a non-empty list of {{'file', 'sha256'}} (and the "
+                                   "mapping then has no 'file' or 'sha256' of its own)")
+        for p in parts:
+            digest = p.get("sha256")
+            if digest is not None and not (isinstance(digest, str) and len(digest) == 64
+                                           and all(c in "0123456789abcdefABCDEF" for c in digest)):
+                raise TableImportError(f"{where}, part {p['file']!r}: 'sha256' {digest!r} must be 64 hex digits")
     digest = spec.get("sha256")
     if digest is not None and not (isinstance(digest, str) and len(digest) == 64
                                    and all(c in "0123456789abcdefABCDEF" for c in digest)):
@@ -241,12 +258,14 @@ def _shapes(spec: dict, where: str = "mapping") -> dict | None:
     if isinstance(fields, list) and all(isinstance(f, str) for f in fields):
         return dict.fromkeys(fields)
     count = lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0  # noqa: E731
+    names = lambda v: isinstance(v, list) and v and all(isinstance(x, str) for x in v)  # noqa: E731
     if isinstance(fields, dict) and all(
-            v is None or count(v) or (isinstance(v, (list, tuple)) and len(v) == 2 and all(map(count, v))
-                                      and v[0] <= v[1]) for v in fields.values()):
-        return {k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in fields.items()}
+            v is None or count(v) or names(v) or (isinstance(v, (list, tuple)) and len(v) == 2 and all(map(count, v))
+                                                  and v[0] <= v[1]) for v in fields.values()):
+        return {k: frozenset(v) if names(v) else tuple(v) if isinstance(v, (list, tuple)) else v
+                for k, v in fields.items()}
     raise TableImportError(f"{where}: 'fields' {fields!r} must be a list of field names or {{name: list length, "
-                           "[lo, hi] or null}}")
+                           "[lo, hi] or null}}, or for an object field the list of its member names")
 
 
 def _space_of(spec: dict, default, where: str):
@@ -342,8 +361,9 @@ class _Column:
         self.units = t["units"] or units_of(t["metric"])
         self.rule = rule_of(self.units)
         self.element = element(name, columns)
+        self.member = member(name, columns) if self.element is None else None
         self.reduce = t.get("reduce")
-        if self.element is None and name not in columns:
+        if self.element is None and self.member is None and name not in columns:
             raise no_column(path, name, columns)
         if self.reduce is not None and self.element is not None:
             raise TableImportError(f"{path}: column {name!r} is one element of a list; 'reduce' applies to a "
@@ -354,6 +374,15 @@ class _Column:
         self.values = array("d")
 
     def raw(self, path: str, row: str, record: dict):
+        if self.member is not None:
+            base, key = self.member
+            v = record.get(base, ABSENT)
+            if isinstance(v, dict) and key in v:
+                return v[key]
+            if v is None or v is ABSENT:
+                return v
+            raise TableImportError(f"{path}: {row}, column {base!r}: {v!r} has no member {key!r}; fix the value "
+                                   f"or the mapping's column {self.name!r}")
         if self.element is None:
             v = record.get(self.name, ABSENT)
             return _majority(path, row, self.name, v) if self.reduce == "majority" else v
@@ -407,7 +436,9 @@ def _parse(path: str, spec: dict, space, columns: list) -> tuple:
     indexed = space.size is not None
     label = lambda i: space.label(space.from_index(i))  # noqa: E731
     used = {key, index_column, *(name for name, _ in columns), *(shapes or ())} - {None}
-    with read(path, spec.get("format"), key, used, spec.get("pickle_allow") or ()) as rows:
+    parts = _parts(path, spec)
+    reader = read_parts if parts else read
+    with reader(parts or path, spec.get("format"), key, used, spec.get("pickle_allow") or ()) as rows:
         if cap is not None and rows.count is not None and rows.count > cap:
             raise TableImportError(f"{path}: {rows.count} data rows, more than {limit}; the file is not the "
                                    "file the mapping is for, or holds duplicate rows")
@@ -478,6 +509,29 @@ def _parse(path: str, spec: dict, space, columns: list) -> tuple:
     return (cells.tolist() if indexed else cells), targets
 
 
+def _parts(path: str, spec: dict) -> list:
+    """The files of a source split over several (``files``), in order; [] otherwise."""
+    return [os.path.join(path, p["file"]) for p in spec.get("files") or ()]
+
+
+def _check_parts(source, plans: list) -> None:
+    """Every part of every split source is there; a missing one is named with
+    the datasets its source fills, before anything is read."""
+    missing, datasets = [], []
+    for path, spec, _, columns in plans:
+        gone = [p for p in _parts(path, spec) if not os.path.isfile(p)]
+        if gone:
+            missing += gone
+            datasets += [t["dataset"] for _, targets in columns for t in targets]
+    datasets = list(dict.fromkeys(datasets))
+    if missing:
+        names = ", ".join(os.path.basename(p) for p in missing[:3]) + (f" and {len(missing) - 3} more"
+                                                                       if len(missing) > 3 else "")
+        raise TableImportError(f"{os.fspath(source)}: missing the files of dataset(s) "
+                               f"{', '.join(map(repr, datasets))} ({len(missing)} file(s): {names}); put every "
+                               "file of the recipe in the source directory (check --source)")
+
+
 def _check_targets(plans: list) -> None:
     """No two columns fill the same values; a metric is static or per-fidelity, not both."""
     seen, kinds = {}, {}
@@ -526,18 +580,22 @@ def import_table(recipe=None, source=None, out=None, mapping=None, *, overwrite:
         raise TableImportError(f"{missing[0][0]}: no such file; {len(missing)} of the {len(plans)} source files "
                                f"are missing: {', '.join(f for _, f in missing)}; check --source (a recipe's "
                                "source is the directory holding its files)")
+    _check_parts(source, plans)
     if verify:
         for path, spec, _, _ in plans:
             if spec.get("sha256") is not None:
                 check_sha256(path, spec["sha256"])
+            for part in spec.get("files") or ():
+                if part.get("sha256") is not None:
+                    check_sha256(os.path.join(path, part["file"]), part["sha256"])
     bar = Progress(len(plans), label="files", enabled=progress)
     parsed = []
     for path, spec, sp, columns in plans:
-        parsed.append((path, _parse(path, spec, sp, columns)))
+        parsed.append((path, spec, _parse(path, spec, sp, columns)))
         bar.advance()
     bar.close()
     axes: dict = {}  # dataset -> (seeds, fidelities), in order of first mention
-    for _, (_, targets) in parsed:
+    for _, _, (_, targets) in parsed:
         for t, _ in targets:
             seeds, fids = axes.setdefault(t["dataset"], (set(), set()))
             if t["fidelity"] is not None:
@@ -549,11 +607,11 @@ def import_table(recipe=None, source=None, out=None, mapping=None, *, overwrite:
         if plan.get("lookup") is not None:  # "class": one row per class (the space's all_canonical_keys)
             w.lookup = plan["lookup"]
         if indexed:
-            order = np.array(sorted(set().union(*(cells for _, (cells, _) in parsed))), dtype=np.int64)
+            order = np.array(sorted(set().union(*(cells for _, _, (cells, _) in parsed))), dtype=np.int64)
             w.add_cells(order)
         for dataset, (seeds, fids) in axes.items():
             w.add_dataset(dataset, seeds=sorted(seeds) or [0], fidelities=sorted(fids) or all_fids or [1])
-        for path, (cells, targets) in parsed:
+        for path, spec, (cells, targets) in parsed:
             if indexed:
                 rows = np.searchsorted(order, np.asarray(cells, dtype=np.int64))
             else:
@@ -564,8 +622,9 @@ def import_table(recipe=None, source=None, out=None, mapping=None, *, overwrite:
                 else:
                     w.set(t["dataset"], t["metric"], rows, values, seed=t["seed"], fidelity=t["fidelity"],
                           units=t["units"])
-            w.add_source(path)
-        has_time = any(t["metric"] == "train_time" for _, (_, ts) in parsed for t, _ in ts)
+            for file in _parts(path, spec) or [path]:
+                w.add_source(file)
+        has_time = any(t["metric"] == "train_time" for _, _, (_, ts) in parsed for t, _ in ts)
         notes = dict(plan.get("notes") or {})
         cost = plan.get("cost_model")
         if cost is None and not has_time:
@@ -575,5 +634,7 @@ def import_table(recipe=None, source=None, out=None, mapping=None, *, overwrite:
         w.cost_model.update(cost or {})
         w.provenance.update(importer="nasbench-suite import", importer_version=IMPORTER_VERSION,
                             recipe=recipe, mapping=[spec for _, spec, _ in pairs], notes=notes,
-                            verified=bool(verify) and all(spec.get("sha256") for _, spec, _ in pairs))
+                            verified=bool(verify) and all(
+                                spec.get("sha256") or spec.get("files") and all(p.get("sha256") for p in spec["files"])
+                                for _, spec, _ in pairs))
     return out
