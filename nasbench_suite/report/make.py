@@ -133,7 +133,7 @@ def _write_summary(summary: dict, out_dir: str, styles: dict, dpi: int, decimals
                   f"![critical-difference diagram]({quote(os.path.basename(paths[1]))})", ""]
     if split:
         lines += ["## Per benchmark/dataset", ""]
-        lines += [f"- [{md_escape(g.benchmark)} / {md_escape(g.dataset)}]"
+        lines += [f"- [{md_escape(sm.block_name(g.benchmark, g.dataset))}]"
                   f"({quote(split_dir_name(g.benchmark))}/report.md)" for g in gs]
         lines.append("")
     for name, text in (("summary.md", "\n".join(lines)), ("summary.json", json.dumps(summary, indent=2) + "\n")):

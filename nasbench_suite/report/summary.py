@@ -148,6 +148,11 @@ def summarize(groups, alpha: float = 0.05) -> dict:
     return out
 
 
+def block_name(benchmark: str, dataset: str) -> str:
+    """``"label / dataset"``, or the label alone when it ends in ``:dataset``."""
+    return benchmark if benchmark.endswith(f":{dataset}") else f"{benchmark} / {dataset}"
+
+
 def summary_markdown(summary: dict, decimals: int = 3) -> str:
     """The summary as Markdown: mean final regret and rank per benchmark, the
     average ranks, the tests and the critical difference."""
@@ -162,7 +167,7 @@ def summary_markdown(summary: dict, decimals: int = 3) -> str:
             v = row["mean_final_regret"][s]
             r = row.get("rank", {}).get(s)
             cells.append(f"{v:.{decimals}g}" + (f" ({r:g})" if r is not None else ""))
-        lines.append(f"| {md_escape(row['benchmark'])} / {md_escape(row['dataset'])} | " + " | ".join(cells) + " |")
+        lines.append(f"| {md_escape(block_name(row['benchmark'], row['dataset']))} | " + " | ".join(cells) + " |")
     lines.append("| **average rank** | " + " | ".join(f"**{summary['average_ranks'][s]:.2f}**"
                                                        for s in strategies) + " |")
     text = "\n".join(lines) + "\n"
