@@ -203,10 +203,20 @@ def cd_diagram(average_ranks: dict, cd: float, path_base: str, styles: dict | No
         raise ValueError("a critical-difference diagram needs at least 2 strategies")
     lo, hi = 1, k
     half = (k + 1) // 2
-    height = 1.2 + 0.28 * half
-    fig, ax = plt.subplots(figsize=(6.0, height))
+    # cliques: maximal runs of consecutive strategies whose ranks differ by less than cd
+    cliques = []
+    for i in range(k):
+        j = i
+        while j + 1 < k and ranks[j + 1] - ranks[i] < cd:
+            j += 1
+        if j > i and not any(a <= i and j <= b for a, b in cliques):
+            cliques.append((i, j))
+    top = 0.16 + 0.08 * len(cliques)  # the names start below the clique bars
+    step = 0.22
+    span = 0.75 + top + step * half + 0.1
+    fig, ax = plt.subplots(figsize=(6.0, 1.6 * span))  # one unit of y is 1.6 in, whatever k is
     ax.set_xlim(lo - 0.6, hi + 0.6)
-    ax.set_ylim(-(half + 1.2) * 0.28, 0.75)
+    ax.set_ylim(-(top + step * half + 0.1), 0.75)
     ax.axis("off")
     ax.hlines(0, lo, hi, color="black", lw=1)
     for t in range(lo, hi + 1):
@@ -219,22 +229,14 @@ def cd_diagram(average_ranks: dict, cd: float, path_base: str, styles: dict | No
         ax.text(lo + cd / 2, 0.56, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize=8)
     for i, (name, r) in enumerate(zip(names, ranks)):
         left = i < half
-        row = (i if left else k - 1 - i) + 1
-        y = -row * 0.28
+        row = i if left else k - 1 - i
+        y = -top - step * row
         x_text = lo - 0.5 if left else hi + 0.5
         color = (styles or {}).get(name, {}).get("color", "black")
         ax.plot([r, r, x_text], [0, y, y], color=color, lw=1)
         ax.text(x_text, y + 0.03, f"{name} ({r:.2f})", ha="left" if left else "right", va="bottom", fontsize=8)
-    # cliques: maximal runs of consecutive strategies whose ranks differ by less than cd
-    cliques = []
-    for i in range(k):
-        j = i
-        while j + 1 < k and ranks[j + 1] - ranks[i] < cd:
-            j += 1
-        if j > i and not any(a <= i and j <= b for a, b in cliques):
-            cliques.append((i, j))
     for n, (a, b) in enumerate(cliques):
-        y = -0.08 - 0.07 * n
+        y = -0.08 - 0.08 * n
         ax.hlines(y, ranks[a] - 0.03, ranks[b] + 0.03, color="black", lw=3)
     if title:
         ax.set_title(title, fontsize=9)
