@@ -29,6 +29,9 @@ import os
 
 import numpy as np
 
+__all__ = ["NEMENYI_Q", "block_name", "cd_diagram", "critical_difference", "friedman", "friedman_from_ranks",
+           "nemenyi_q", "rank_blocks", "summarize", "summary_markdown"]
+
 #: Demšar (2006) Table 5(a): critical values of the two-tailed Nemenyi test
 #: (studentized range statistic / sqrt(2)), k = 2..10 classifiers.
 NEMENYI_Q = {
