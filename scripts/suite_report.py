@@ -221,10 +221,16 @@ def main(argv=None) -> int:
         f"- BANANAS takes {100 * banana:.0f}% of the runs' time ({by_s.get('bananas', 0.0):.1f} of "
         f"{cpu_total:.1f} s); the other five strategies together would project to "
         f"{idle_projected * (1 - banana):.0f} s (idle cores) for the full suite",
+        f"- the projection assumes the missing benchmarks cost what these do per run; a strategy's time "
+        f"grows with its encoding (BANANAS, REINFORCE) more than with the table, so it is an estimate "
+        f"until the whole suite runs",
         f"- checking the grid (opening every table, resolving metrics, building each strategy once): "
         f"{resolve_s:.1f} s; importing tables this time: "
         + (", ".join(f"{k} {v:.1f} s" for k, v in import_s.items()) or "none (reused build/suite/)")
         + f"; report: {report_s:.1f} s; whole script: {total_s:.1f} s",
+        "",
+        "Run times below are each run's wall time as its worker measured it, summed; on a shared machine "
+        "they are inflated alike for every strategy, so the shares hold.",
         "",
         "| strategy | run time summed (s) | share | ms per run |",
         "|---|---:|---:|---:|",
@@ -257,6 +263,10 @@ def main(argv=None) -> int:
           for b in grid.benchmarks],
         "",
         *(["Skipped (source folder missing): " + "; ".join(skipped), ""] if skipped else []),
+        "Where a table has no validation split the recipe's protocol searches on one seed's test "
+        "metric (a repeat drawn per query) and reports the mean over seeds of the same metric, an "
+        "optimistic protocol: see the recipe's comment (nas-bench-macro).",
+        "",
         f"Average ranks (mean final regret per benchmark/dataset, 1 = best): {rank_text}. "
         "[summary.md](summary.md) has the table, the Friedman test and the critical difference; "
         "each benchmark/dataset's tables and figures are in its sub-directory.",
