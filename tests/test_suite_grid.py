@@ -50,6 +50,7 @@ def tables(tmp_path_factory):
 
 # ---------------------------------------------------------------- grids over many benchmarks
 
+@pytest.mark.slow
 def test_compare_many_benchmarks_and_datasets_into_one_file(tables, tmp_path, capsys):
     two, one = tables
     out = tmp_path / "many.h5"
@@ -63,6 +64,12 @@ def test_compare_many_benchmarks_and_datasets_into_one_file(tables, tmp_path, ca
     assert len(res.runs) == 3 * 2 * 2
     cfg = res.config["benchmarks"]
     assert cfg["two:cifar100"]["dataset"] == "cifar100" and cfg["one"]["dataset"] == "cifar10"
+    capsys.readouterr()
+    assert main(["report", str(out), "-o", str(tmp_path / "rep"), "--split"]) == 0
+    printed = capsys.readouterr().out
+    assert "summary over benchmarks" in printed and "average rank" in printed
+    assert (tmp_path / "rep" / "two_cifar100" / "table.md").is_file()
+    assert (tmp_path / "rep" / "cd_diagram.png").is_file()
 
 
 def test_dataset_lists(tables):
@@ -182,6 +189,7 @@ def test_cd_diagram_files(tmp_path):
 
 # ---------------------------------------------------------------- report over many benchmarks
 
+@pytest.mark.slow
 def test_split_report_and_summary(tables, tmp_path):
     two, one = tables
     out = tmp_path / "r.h5"
@@ -192,7 +200,7 @@ def test_split_report_and_summary(tables, tmp_path):
                          "seeds": 3, "budget": {"queries": 40}, "search_metric": "valid_acc@200",
                          "report_metric": "test_acc@200"})
     run_grid(grid, str(out), workers=1, progress=False)
-    rep = make_report(str(out), str(tmp_path / "rep"), split=True)
+    rep = make_report(str(out), str(tmp_path / "rep"), split=True, dpi=20, time_points=20)
     for sub in ("two_cifar10", "two_cifar100", "one"):
         for name in ("table.md", "report.md", "curve_queries.png", "numbers.json"):
             assert (tmp_path / "rep" / sub / name).is_file(), (sub, name)
@@ -218,7 +226,7 @@ def test_split_report_and_summary(tables, tmp_path):
     assert "Friedman" in md and "](two_cifar100/report.md)" in md and "cd_diagram.png" in md
     assert json.loads((tmp_path / "rep" / "summary.json").read_text())["strategies"] == strategies
     # without --split: one directory, files suffixed by benchmark, and the summary beside
-    rep2 = make_report(str(out), str(tmp_path / "flat"))
+    rep2 = make_report(str(out), str(tmp_path / "flat"), dpi=20, time_points=20)
     assert (tmp_path / "flat" / "curve_queries-one.png").is_file()
     assert (tmp_path / "flat" / "summary.md").is_file()
     assert rep2["numbers"]["summary"] == summ
@@ -235,3 +243,77 @@ def test_one_benchmark_has_no_summary(tables, tmp_path):
     rep = make_report(str(out), str(tmp_path / "rep"), split=True)
     assert "summary" not in rep["numbers"] and not (tmp_path / "rep" / "summary.md").exists()
     assert (tmp_path / "rep" / "table.md").is_file()
+
+
+# ---------------------------------------------------------------- the suite script
+
+def _suite_script():
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "suite_report.py"
+    spec = importlib.util.spec_from_file_location("suite_report", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_suite_picks_up_every_recipe_with_source_dir_and_protocol(tables, monkeypatch):
+    from nasbench_suite.tables import importers
+
+    suite = _suite_script()
+    two, _ = tables
+    recipe = {"space": "nb201", "sources": [], "source_dir": "elsewhere",
+              "protocol": {"search_metric": "valid_acc@200", "report_metric": "test_acc@200",
+                           "by_dataset": {"cifar100": {"search_metric": "valid_acc@12"}}}}
+    monkeypatch.setitem(importers.RECIPES, "a-later-recipe", recipe)
+    monkeypatch.setitem(importers.RECIPES, "no-protocol", {"space": "nb201", "sources": [], "source_dir": "x"})
+    found = suite.suite_recipes()
+    assert "a-later-recipe" in found and "no-protocol" not in found
+    assert all("source_dir" in r and "protocol" in r for r in found.values())
+    entries = [e for e in suite.benchmark_entries([("a-later-recipe", two, recipe)])
+               if e["label"].startswith("a-later-recipe")]
+    assert [(e["label"], e["dataset"], e["search_metric"], e["report_metric"]) for e in entries] == [
+        ("a-later-recipe:cifar10", "cifar10", "valid_acc@200", "test_acc@200"),
+        ("a-later-recipe:cifar100", "cifar100", "valid_acc@12", "test_acc@200")]
+
+
+def test_suite_perf_block_is_replaced_and_kept(tmp_path):
+    suite = _suite_script()
+    perf = tmp_path / "perf.md"
+    perf.write_text("# perf\n\ntext\n")
+    suite.write_perf_block(perf, "first")
+    suite.write_perf_block(perf, "second")
+    text = perf.read_text()
+    assert text.count("suite-grid:start") == 1 and "second" in text and "first" not in text
+    assert text.startswith("# perf\n\ntext\n")
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "perf_report.py"
+    spec = importlib.util.spec_from_file_location("perf_report", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert suite.BLOCK in mod.KEPT_BLOCKS
+
+
+@pytest.mark.realdata
+def test_suite_recipes_protocols_resolve_on_the_real_tables(tmp_path):
+    """Every suite recipe imports from its source_dir, and its protocol's metrics exist
+    on every dataset of the table (what the suite grid checks before running)."""
+    from conftest import data_dir
+    from nasbench_suite.tables.importers import import_table
+
+    suite = _suite_script()
+    tables = []
+    for name, recipe in suite.suite_recipes().items():
+        source = data_dir() / recipe["source_dir"]
+        if not source.is_dir():
+            pytest.skip(f"{source} not found (set NASBENCH_SUITE_DATA)")
+        tables.append((name, import_table(recipe=name, source=str(source), out=str(tmp_path / f"{name}.h5")),
+                       recipe))
+    entries = suite.benchmark_entries(tables)
+    grid = resolve_grid({"benchmarks": entries, "strategies": suite.STRATEGIES, "seeds": 1})
+    labels = [b.label for b in grid.benchmarks]
+    for name, _, _ in tables:
+        assert any(label.startswith(f"{name}:") for label in labels)
