@@ -106,17 +106,20 @@ def benchmark_entries(tables: list) -> list[dict]:
     return out
 
 
-def strategy_seconds(results_path: Path) -> tuple[dict, dict]:
-    """({strategy: summed run wall seconds}, {benchmark: summed run wall seconds})."""
+def strategy_seconds(results_path: Path) -> tuple[dict, dict, dict]:
+    """({strategy: summed run wall seconds}, {benchmark: summed run wall seconds},
+    {strategy: summed run CPU seconds})."""
     from nasbench_suite.runner.results import load_results
 
     by_s: dict = {}
     by_b: dict = {}
+    cpu: dict = {}
     for (bench, strat, _), run in load_results(str(results_path)).runs.items():
         w = float(run.info.get("wall_seconds", 0.0))
         by_s[strat] = by_s.get(strat, 0.0) + w
         by_b[bench] = by_b.get(bench, 0.0) + w
-    return by_s, by_b
+        cpu[strat] = cpu.get(strat, 0.0) + float(run.info.get("cpu_seconds", float("nan")))
+    return by_s, by_b, cpu
 
 
 def _cpu_seconds() -> float:
@@ -189,7 +192,7 @@ def main(argv=None) -> int:
     rep = make_report(str(results), str(out), split=True)
     report_s = time.perf_counter() - t0
     total_s = time.perf_counter() - t_start
-    by_s, by_b = strategy_seconds(results)
+    by_s, by_b, cpu_s = strategy_seconds(results)
 
     n = len(grid.benchmarks)
     runs = summary.total
@@ -198,13 +201,15 @@ def main(argv=None) -> int:
     workers = int(summary.executor.split("(")[1].split()[0]) if "(" in summary.executor else 1
     idle = grid_cpu / workers  # the wall time the same CPU work takes on an otherwise idle machine
     idle_projected = idle / n * FULL_SUITE
-    banana = by_s.get("bananas", 0.0) / cpu_total if cpu_total else 0.0
+    cpu_runs = sum(cpu_s.values())
+    banana = cpu_s.get("bananas", 0.0) / cpu_runs if cpu_runs > 0 else 0.0
     machine = (f"{cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
                f"{summary.executor}; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after "
                "(the machine is shared)")
     order = sorted(by_s, key=lambda s: -by_s[s])
-    strat_lines = [f"| {s} | {by_s[s]:.1f} | {100 * by_s[s] / cpu_total:.0f}% | "
-                   f"{1000 * by_s[s] / (runs / len(by_s)):.1f} |" for s in order]
+    per = runs / len(by_s)  # runs per strategy
+    strat_lines = [f"| {s} | {by_s[s]:.1f} | {100 * by_s[s] / cpu_total:.0f}% | {1000 * by_s[s] / per:.1f} | "
+                   f"{cpu_s[s]:.1f} | {1000 * cpu_s[s] / per:.1f} |" for s in order]
     bench_lines = [f"| {b} | {by_b[b]:.1f} |" for b in sorted(by_b, key=lambda b: -by_b[b])]
     timing = [
         f"Measured {_dt.date.today().isoformat()} on {machine}.",
@@ -218,8 +223,8 @@ def main(argv=None) -> int:
         f"benchmark/dataset): {projected:.0f} s at the measured wall time, {idle_projected:.0f} s from the "
         f"CPU time on idle cores (target {TARGET_S:.0f} s: "
         f"{'met' if projected <= TARGET_S else 'met on idle cores only' if idle_projected <= TARGET_S else 'NOT met'})",
-        f"- BANANAS takes {100 * banana:.0f}% of the runs' time ({by_s.get('bananas', 0.0):.1f} of "
-        f"{cpu_total:.1f} s); the other five strategies together would project to "
+        f"- BANANAS takes {100 * banana:.0f}% of the runs' CPU time ({cpu_s.get('bananas', 0.0):.1f} of "
+        f"{cpu_runs:.1f} s); the other five strategies together would project to "
         f"{idle_projected * (1 - banana):.0f} s (idle cores) for the full suite",
         f"- the projection assumes the missing benchmarks cost what these do per run; a strategy's time "
         f"grows with its encoding (BANANAS, REINFORCE) more than with the table, so it is an estimate "
@@ -229,11 +234,13 @@ def main(argv=None) -> int:
         + (", ".join(f"{k} {v:.1f} s" for k, v in import_s.items()) or "none (reused build/suite/)")
         + f"; report: {report_s:.1f} s; whole script: {total_s:.1f} s",
         "",
-        "Run times below are each run's wall time as its worker measured it, summed; on a shared machine "
-        "they are inflated alike for every strategy, so the shares hold.",
+        "Run times below are each run's wall time as its worker measured it, summed (on a shared machine "
+        "inflated alike for every strategy, so the shares hold), and its CPU time (the worker thread's, "
+        "which other processes do not inflate).",
         "",
-        "| strategy | run time summed (s) | share | ms per run |",
-        "|---|---:|---:|---:|",
+        "| strategy | run wall time summed (s) | share | wall ms per run | run CPU time summed (s) | "
+        "CPU ms per run |",
+        "|---|---:|---:|---:|---:|---:|",
         *strat_lines,
         "",
         "| benchmark/dataset | run time summed (s) |",

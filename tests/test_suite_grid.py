@@ -62,6 +62,7 @@ def test_compare_many_benchmarks_and_datasets_into_one_file(tables, tmp_path, ca
     res = load_results(str(out))
     assert sorted({k[0] for k in res.runs}) == ["one", "two:cifar10", "two:cifar100"]
     assert len(res.runs) == 3 * 2 * 2
+    assert all(0 < r.info["cpu_seconds"] < 60 for r in res.runs.values())  # each run's CPU time is stored
     cfg = res.config["benchmarks"]
     assert cfg["two:cifar100"]["dataset"] == "cifar100" and cfg["one"]["dataset"] == "cifar10"
     capsys.readouterr()
