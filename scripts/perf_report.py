@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-KEPT_BLOCKS = ("protocol-ab", "gpu-check", "gpu-profile")  # <!-- NAME:start --> ... <!-- NAME:end --> survive a rewrite
+KEPT_BLOCKS = ("protocol-ab", "gpu-check", "gpu-profile", "suite-grid")  # <!-- NAME:start --> ... <!-- NAME:end --> survive a rewrite
 
 # Targets of the core issue. Ratios are reference time per cell / core time per cell.
 HASH_MIN_RATIO = 8.0

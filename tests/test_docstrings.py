@@ -35,7 +35,7 @@ MODULES = [
     "nasbench_suite.tables",
     "nasbench_suite.strategies", "nasbench_suite.strategies.base",
     "nasbench_suite.runner", "nasbench_suite.runner.grid", "nasbench_suite.runner.results",
-    "nasbench_suite.report",
+    "nasbench_suite.report", "nasbench_suite.report.summary",
     "nasbench_suite.train",
     "nasbench_suite.cli",
     "nasbench_suite.pareto", "nasbench_suite.strategies.multiobjective", "nasbench_suite.runner.multiobjective",

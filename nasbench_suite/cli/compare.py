@@ -56,12 +56,22 @@ config file (TOML):
   label = "RE (P=20)"                       # a label per variant
   hyperparameters = { population_size = 20, sample_size = 5 }
 
+  [[benchmarks]]                            # per-benchmark datasets and metrics
+  path = "full.h5"
+  dataset = ["cifar10", "cifar100"]         # or "all"; labels full:cifar10, full:cifar100
+  search_metric = "valid_acc@200"
+  report_metric = "test_acc@200"
+
   Relative paths in the file are relative to the file's directory.
+  Several benchmarks (or datasets) share one results file; `report` then
+  adds a summary: average ranks, Friedman test, critical-difference diagram.
 
 examples:
   nasbench-suite compare --benchmark nb201.h5 --dataset cifar10 \\
       --strategies random_search,regularized_evolution,local_search --seeds 20 \\
       --budget-queries 150 --search-metric valid_acc@12 --report-metric test_acc@200 -o results.h5
+  nasbench-suite compare --benchmark nb201.h5:all --benchmark macro.h5 \\
+      --strategies random_search,local_search --seeds 20 -o many.h5
   nasbench-suite compare grid.toml                      # everything from the file
   nasbench-suite compare grid.toml --seeds 100          # same grid, more seeds (resumes)
   nasbench-suite compare grid.toml --scheduler tcp://10.0.0.5:8786
@@ -76,9 +86,12 @@ def add_compare_parser(subparsers):
     p = subparsers.add_parser("compare", help="run benchmarks x strategies x seeds into a results file",
                               description=_DESCRIPTION, epilog=_EPILOG, formatter_class=RAW)
     p.add_argument("config", nargs="?", metavar="CONFIG.toml", help="grid settings (flags override them)")
-    p.add_argument("--benchmark", action="append", metavar="TABLE.h5",
-                   help="a table to search (repeat for several); replaces the config's benchmarks")
-    p.add_argument("--dataset", metavar="NAME", help="dataset of the tables (default: each table's first)")
+    p.add_argument("--benchmark", action="append", metavar="TABLE.h5[:DS,...|:all]",
+                   help="a table to search, optionally with its datasets (repeat for several); replaces "
+                        "the config's benchmarks")
+    p.add_argument("--dataset", metavar="NAME|A,B|all",
+                   help="dataset(s) of the tables without their own (default: each table's first); with "
+                        "a list or 'all', each dataset is a benchmark labelled TABLE:DATASET")
     p.add_argument("--strategies", metavar="A,B,...", help="registered strategy names, comma-separated")
     p.add_argument("--hp", action="append", metavar="STRATEGY.KEY=VALUE",
                    help="a strategy hyper-parameter (VALUE as JSON), e.g. regularized_evolution.population_size=20")

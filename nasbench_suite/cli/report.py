@@ -33,7 +33,13 @@ at each budget (--budgets), the best in bold, the two-sided Wilcoxon
 signed-rank p-value against the best strategy (paired by seed) and the number
 of seeds; numbers.json holds the same numbers; report.md puts the tables, the
 figures and the configuration (table checksums, versions, commands) on one
-page. With several benchmarks in the file, file names get -BENCHMARK.
+page. With several benchmarks in the file, file names get -BENCHMARK, or with
+--split each benchmark gets its own sub-directory (named after its label)
+holding that set; and a summary across them is written beside: summary.md
+and summary.json (mean final regret per benchmark, each strategy's average
+rank, Friedman's chi2_F and Iman-Davenport's F_F, the Nemenyi critical
+difference; Demsar, JMLR 2006) and cd_diagram.pdf/.png, the
+critical-difference diagram.
 
 Regret is the table's best report value minus the incumbent's.
 """
@@ -43,6 +49,7 @@ examples:
   nasbench-suite report results.h5 -o report/
   nasbench-suite report results.h5 -o report/ --budgets 50,100,150 --log-x --column two
   nasbench-suite report results.h5 --budgets 12h,24h --format json
+  nasbench-suite report suite.h5 -o reports/suite/ --split     # many benchmarks
 """
 
 
@@ -71,6 +78,9 @@ def add_report_parser(subparsers):
                    help=f"PNG resolution, 10 to {MAX_DPI} (default 200)")
     p.add_argument("--decimals", type=bounded_int(0, MAX_DECIMALS), default=2,
                    help=f"decimals in the tables, 0 to {MAX_DECIMALS} (default 2)")
+    p.add_argument("--split", action="store_true",
+                   help="one sub-directory of tables and figures per benchmark (with several), "
+                        "beside the summary")
     p.add_argument("--format", choices=("text", "json"), default="text",
                    help="stdout: the Markdown table and the files written (text), or the numbers (json)")
     p.set_defaults(run=_cmd_report)
@@ -90,7 +100,7 @@ def _cmd_report(args) -> int:
     with user_errors(ResultsError, ValueError, OSError):
         out = make_report(args.results, args.output, budgets=args.budgets, strategies=strategies, y=args.y,
                           log_x=args.log_x, y_scale=args.y_scale, column=args.column, final_plot=args.final_plot,
-                          dpi=args.dpi, decimals=args.decimals)
+                          dpi=args.dpi, decimals=args.decimals, split=args.split)
     if args.format == "json":
         json.dump(out["numbers"], sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -98,6 +108,11 @@ def _cmd_report(args) -> int:
     for num in out["numbers"]["groups"]:
         print(f"{num['benchmark']} / {num['dataset']}: {tables.caption(num)}\n")
         print(tables.markdown(num, args.decimals))
+    if "summary" in out["numbers"]:
+        from nasbench_suite.report.summary import summary_markdown
+
+        print("summary over benchmarks (mean final regret, rank):\n")
+        print(summary_markdown(out["numbers"]["summary"], max(3, args.decimals)))
     for f in out["files"]:
         print(f)
     return 0

@@ -62,9 +62,14 @@ def _group_figures(g: agg.Group, out_dir: str, suffix: str, styles: dict, y: str
 
 def make_report(results_path, out_dir=None, budgets=None, strategies=None, y: str = "regret",
                 log_x: bool = False, y_scale: str = "auto", column: str = "one", final_plot: str = "box",
-                dpi: int = 200, decimals: int = 2, time_points: int = 200) -> dict:
+                dpi: int = 200, decimals: int = 2, time_points: int = 200, split: bool = False) -> dict:
     """Reads a results file and, with ``out_dir``, writes the figures (PDF and
-    PNG), ``table.md``, ``table.tex``, ``numbers.json`` and ``report.md``.
+    PNG), ``table.md``, ``table.tex``, ``numbers.json`` and ``report.md``;
+    with ``split`` and several benchmarks, one such set per benchmark in a
+    sub-directory named after its label (:func:`split_dir_name`). With several
+    benchmarks, ``numbers["summary"]`` holds the average ranks, the Friedman
+    test and the critical difference (:mod:`.summary`), and ``out_dir`` gets
+    ``summary.md``, ``summary.json`` and ``cd_diagram.pdf``/``.png``.
     Returns ``{"numbers": ..., "files": [...]}``; ``numbers`` is what
     ``--format json`` prints."""
     from ..runner.results import load_results
@@ -80,35 +85,102 @@ def make_report(results_path, out_dir=None, budgets=None, strategies=None, y: st
             agg.check_budgets(g, points)
         numbers["groups"].append(agg.table_numbers(g, points or agg.default_budgets(g.budget)))
         numbers["groups"][-1]["cost_model"] = cost_model_text(g)
+    if len(gs) > 1:
+        from . import summary as sm
+
+        numbers["summary"] = sm.summarize(gs)
     files: list = []
     if out_dir is not None:
-        os.makedirs(out_dir, exist_ok=True)
-        columns = ["one", "two"] if column == "both" else [column]
         styles = strategy_styles(list(dict.fromkeys(s for g in gs for s in g.strategies)))
-        figures = []
-        for g in gs:
-            suffix = "" if len(gs) == 1 else f"-{g.benchmark}"
-            log_y = y_scale == "log" or (y_scale == "auto" and y == "regret")
-            figures.append(_group_figures(g, out_dir, suffix, styles, y, log_x, log_y, columns, final_plot, dpi,
-                                          time_points))
-            files += [f for paths in figures[-1].values() for f in paths]
-        md = "\n".join(f"**{md_escape(num['benchmark'])} / {md_escape(num['dataset'])}.** "
-                       f"{md_escape(tables.caption(num))} {md_escape(_time_caption(num['cost_model']))}\n\n"
-                       + tables.markdown(num, decimals)
-                       for num in numbers["groups"])
-        tex = "\n".join(tables.latex(num, decimals, label=label)
-                         for num, label in zip(numbers["groups"], _tex_labels(numbers["groups"])))
-        # multi-objective runs: fronts and hypervolume (report/multiobjective.py), a section of report.md
+        args = (styles, y, log_x, y_scale, column, final_plot, dpi, decimals, time_points)
+        if split and len(gs) > 1:
+            for g, num in zip(gs, numbers["groups"]):
+                sub = os.path.join(out_dir, split_dir_name(g.benchmark))
+                one = {k: v for k, v in numbers.items() if k != "summary"}
+                files += _write_group_files(results, [g], {**one, "groups": [num]}, sub, *args)
+            # multi-objective runs of every benchmark: one set beside the summary (report/multiobjective.py)
+            columns = ["one", "two"] if column == "both" else [column]
+            files += write_mo_report(results, out_dir, styles, columns, dpi, decimals)[1]
+        else:
+            files += _write_group_files(results, gs, numbers, out_dir, *args, with_mo=True)
+        if "summary" in numbers:
+            files += _write_summary(numbers["summary"], out_dir, styles, dpi, decimals, split, gs)
+    return {"numbers": numbers, "files": files}
+
+
+def split_dir_name(label: str) -> str:
+    """The sub-directory of a benchmark's files in a split report: its label
+    with every character but letters, digits, '.', '_' and '-' as '_'."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]", "_", label).lstrip(".") or "_"
+
+
+def _write_summary(summary: dict, out_dir: str, styles: dict, dpi: int, decimals: int, split: bool,
+                   gs: list) -> list:
+    """summary.md, summary.json and (with 2+ strategies) the CD diagram."""
+    from . import summary as sm
+
+    files = []
+    lines = ["# Summary over benchmarks", "",
+             f"{len(summary['blocks'])} benchmark/datasets, {len(summary['strategies'])} strategies. "
+             "Each strategy is scored per benchmark/dataset by its mean final regret over seeds and ranked "
+             "there (1 = best, ties share the average rank); the statistics follow Demšar, 'Statistical "
+             "Comparisons of Classifiers over Multiple Data Sets', JMLR 7 (2006).", "",
+             sm.summary_markdown(summary, max(3, decimals))]
+    if summary.get("critical_difference") is not None:
+        base = os.path.join(out_dir, "cd_diagram")
+        paths = sm.cd_diagram(summary["average_ranks"], summary["critical_difference"], base, styles, dpi)
+        files += paths
+        lines += [f"**Critical-difference diagram** (Nemenyi, alpha = {summary['alpha']:g}): average ranks, "
+                  "1 = best; strategies joined by a thick line are not significantly different.", "",
+                  f"![critical-difference diagram]({quote(os.path.basename(paths[1]))})", ""]
+    if split:
+        lines += ["## Per benchmark/dataset", ""]
+        lines += [f"- [{md_escape(sm.block_name(g.benchmark, g.dataset))}]"
+                  f"({quote(split_dir_name(g.benchmark))}/report.md)" for g in gs]
+        lines.append("")
+    for name, text in (("summary.md", "\n".join(lines)), ("summary.json", json.dumps(summary, indent=2) + "\n")):
+        path = os.path.join(out_dir, name)
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text.rstrip("\n") + "\n")
+        files.append(path)
+    return files
+
+
+def _write_group_files(results, gs, numbers, out_dir, styles, y, log_x, y_scale, column, final_plot, dpi,
+                       decimals, time_points, with_mo: bool = False) -> list:
+    """The figures, table.md, table.tex, numbers.json and report.md of ``gs`` in ``out_dir``
+    (with ``with_mo``, also the multi-objective fronts and hypervolume of ``results``, as a section of
+    report.md)."""
+    files: list = []
+    os.makedirs(out_dir, exist_ok=True)
+    columns = ["one", "two"] if column == "both" else [column]
+    figures = []
+    for g in gs:
+        suffix = "" if len(gs) == 1 else f"-{g.benchmark}"
+        log_y = y_scale == "log" or (y_scale == "auto" and y == "regret")
+        figures.append(_group_figures(g, out_dir, suffix, styles, y, log_x, log_y, columns, final_plot, dpi,
+                                      time_points))
+        files += [f for paths in figures[-1].values() for f in paths]
+    md = "\n".join(f"**{md_escape(num['benchmark'])} / {md_escape(num['dataset'])}.** "
+                   f"{md_escape(tables.caption(num))} {md_escape(_time_caption(num['cost_model']))}\n\n"
+                   + tables.markdown(num, decimals)
+                   for num in numbers["groups"])
+    tex = "\n".join(tables.latex(num, decimals, label=label)
+                     for num, label in zip(numbers["groups"], _tex_labels(numbers["groups"])))
+    mo_section = ""
+    if with_mo:  # multi-objective runs: fronts and hypervolume (report/multiobjective.py)
         mo_section, mo_files, _ = write_mo_report(results, out_dir, styles, columns, dpi, decimals)
         files += mo_files
-        outputs = {"table.md": md, "table.tex": tex, "numbers.json": json.dumps(numbers, indent=2) + "\n",
-                   "report.md": _overview(results, gs, numbers, figures, decimals, y, mo_section)}
-        for name, text in outputs.items():
-            path = os.path.join(out_dir, name)
-            with open(path, "w", encoding="utf-8", newline="\n") as f:
-                f.write(text)
-            files.append(path)
-    return {"numbers": numbers, "files": files}
+    outputs = {"table.md": md, "table.tex": tex, "numbers.json": json.dumps(numbers, indent=2) + "\n",
+               "report.md": _overview(results, gs, numbers, figures, decimals, y, mo_section)}
+    for name, text in outputs.items():
+        path = os.path.join(out_dir, name)
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        files.append(path)
+    return files
 
 
 def cost_model_text(g: agg.Group) -> str:

@@ -62,7 +62,7 @@ def execute_job(job: Job) -> dict:
     """Runs one job (in a worker); returns the run as a record with trajectory bytes."""
     from .search import run_search
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     bench = _worker_benchmark(job.path, job.sha256)
     if job.objectives:
         from .multiobjective import run_mo_search
@@ -76,7 +76,9 @@ def execute_job(job: Job) -> dict:
                           strategy_kwargs=dict(job.hyperparameters))
     return {"benchmark": job.benchmark, "strategy": job.strategy, "seed": job.seed,
             "trajectory": traj.to_bytes(),
-            "info": {"wall_seconds": round(time.perf_counter() - t0, 6), "host": socket.gethostname(),
+            "info": {"wall_seconds": round(time.perf_counter() - t0, 6),
+                     "cpu_seconds": round(time.thread_time() - c0, 6),  # this thread's CPU time
+                     "host": socket.gethostname(),
                      "pid": os.getpid(), "finished": _now()}}
 
 

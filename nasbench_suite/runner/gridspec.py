@@ -390,6 +390,37 @@ def _resolve_metric(bench, dataset: str, spec, default_name: str, what: str) -> 
     return name, fid, vals
 
 
+def _split_path_datasets(text: str) -> dict:
+    """``"T.h5:cifar10,cifar100"`` / ``"T.h5:all"`` -> ``{"path", "dataset"}``;
+    a plain path (or one that exists as a file, colon and all) -> ``{"path"}``."""
+    path, colon, names = text.rpartition(":")
+    if not colon or not path or os.path.isfile(os.path.expanduser(text)) or os.sep in names:
+        return {"path": text}
+    return {"path": path, "dataset": [n.strip() for n in names.split(",")] if names.strip() != "all" else "all"}
+
+
+def dataset_selection(value, datasets, where: str) -> tuple[list, bool]:
+    """The datasets a benchmark entry runs: ``(names, listed)``. ``value``:
+    None (the table's first), a name, ``"A,B"`` or a list (those), or
+    ``"all"`` (every dataset of the table, unless it has one named "all").
+    ``listed``: the entry named a list (its labels get ``:DATASET``)."""
+    if value is None:
+        return [datasets[0]], False
+    if isinstance(value, str) and value in datasets:
+        return [value], False
+    if isinstance(value, str):
+        value = list(datasets) if value.strip() == "all" else [v.strip() for v in value.split(",")]
+    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) and v for v in value):
+        raise GridConfigError(f"{where}: dataset must be a name, a list of names or 'all', got {value!r}")
+    missing = [v for v in value if v not in datasets]
+    if missing:
+        raise GridConfigError(f"{where}: unknown dataset{'s' if len(missing) > 1 else ''} "
+                              f"{', '.join(map(repr, missing))}; the table has {', '.join(datasets)}")
+    if len(set(value)) != len(value):
+        raise GridConfigError(f"{where}: datasets repeat in {value!r}")
+    return list(value), True
+
+
 def _benchmark_entries(value, dataset, search_metric, report_metric) -> list[BenchmarkEntry]:
     from ..tables import Benchmark, TableError
     from ..tables._schema import higher_is_better
@@ -413,7 +444,7 @@ def _benchmark_entries(value, dataset, search_metric, report_metric) -> list[Ben
     out = []
     for item in value:
         if isinstance(item, str):
-            item = {"path": item}
+            item = _split_path_datasets(item)
         if not isinstance(item, dict) or not isinstance(item.get("path"), str):
             raise GridConfigError(f"a benchmark is a path or a table with path = ..., got {item!r}")
         unknown = set(item) - {"path", "label", "dataset", "search_metric", "report_metric"}
@@ -433,20 +464,18 @@ def _benchmark_entries(value, dataset, search_metric, report_metric) -> list[Ben
         except (TableError, OSError) as exc:
             raise GridConfigError(str(exc)) from None
         with bench:
-            ds = item.get("dataset", dataset)
-            ds = bench.datasets[0] if ds is None else ds
-            if ds not in bench.datasets:
-                raise GridConfigError(f"{item['path']}: unknown dataset {ds!r}; "
-                                      f"the table has {', '.join(bench.datasets)}")
-            s_name, s_fid, _ = _resolve_metric(bench, ds, item.get("search_metric", search_metric), "valid_acc",
-                                               "search metric")
-            r_name, r_fid, r_vals = _resolve_metric(bench, ds, item.get("report_metric", report_metric), "test_acc",
-                                                    "report metric")
-            hib = higher_is_better(r_name)
-            optimum = float(np.nanmax(r_vals) if hib else np.nanmin(r_vals))
-            out.append(BenchmarkEntry(label, path, file_sha256(path), bench.space, ds, f"{s_name}@{s_fid:g}",
-                                      f"{r_name}@{r_fid:g}", optimum, hib, dict(bench.provenance),
-                                      tuple(float(f) for f in bench.fidelities(ds))))
+            names, listed = dataset_selection(item.get("dataset", dataset), bench.datasets, item["path"])
+            for ds in names:
+                s_name, s_fid, _ = _resolve_metric(bench, ds, item.get("search_metric", search_metric),
+                                                   "valid_acc", "search metric")
+                r_name, r_fid, r_vals = _resolve_metric(bench, ds, item.get("report_metric", report_metric),
+                                                        "test_acc", "report metric")
+                hib = higher_is_better(r_name)
+                optimum = float(np.nanmax(r_vals) if hib else np.nanmin(r_vals))
+                out.append(BenchmarkEntry(f"{label}:{ds}" if listed else label, path, file_sha256(path),
+                                          bench.space, ds, f"{s_name}@{s_fid:g}", f"{r_name}@{r_fid:g}", optimum,
+                                          hib, dict(bench.provenance),
+                                          tuple(float(f) for f in bench.fidelities(ds))))
     labels = [b.label for b in out]
     dup = sorted({x for x in labels if labels.count(x) > 1})
     if dup:

@@ -69,7 +69,7 @@ class Run:
     strategy: str
     seed: int
     trajectory: Trajectory
-    info: dict = field(default_factory=dict)  # wall_seconds, host, finished
+    info: dict = field(default_factory=dict)  # wall_seconds, cpu_seconds, host, finished
 
     @property
     def key(self) -> tuple[str, str, int]:

@@ -76,8 +76,9 @@ class BOHB(Hyperband):
     def __init__(self, space, rng, *, eta: float = 3, min_budget: float | None = None,
                  max_budget: float | None = None, top_n_percent: float = 15, num_samples: int = 64,
                  random_fraction: float = 1 / 3, bandwidth_factor: float = 3, min_bandwidth: float = 1e-3,
-                 min_points_in_model: int | None = None, dedup: bool | str = True):
-        super().__init__(space, rng, eta=eta, min_budget=min_budget, max_budget=max_budget, dedup=dedup)
+                 min_points_in_model: int | None = None, dedup: bool | str = True, single_rung: bool = False):
+        super().__init__(space, rng, eta=eta, min_budget=min_budget, max_budget=max_budget, dedup=dedup,
+                         single_rung=single_rung)
         self.sizes = np.asarray(self.space.categorical_sizes(), dtype=np.int64)
         dim = int(self.sizes.size)
         top = float(top_n_percent)

@@ -33,6 +33,14 @@ to 12 epochs of the 12-epoch proxy, eta 3 (AutoDL-Projects,
 ``exps/NATS-algos/bohb.py``). Pass ``max_budget`` (any axis fidelity) to
 search up to another one, e.g. the end of the axis.
 
+**Single-fidelity tables** (``single_rung=True``): where the table's axis
+has one fidelity, or ``min_budget`` is not a factor ``eta`` below
+``max_budget``, the ladder is the one rung ``max_budget`` (every bracket is
+one new configuration there) instead of an error, so a grid over many tables
+can run the same strategy everywhere; Hyperband then is random search, BOHB
+its model-based sampler at one fidelity. Left False (the default), such a
+table is refused as before.
+
 **Cost.** Every evaluation is a full training run to its rung's fidelity: a
 promoted configuration is trained again from scratch, no checkpoint is
 reused, and run_search charges the table's cost (``train_time``) at that
@@ -127,15 +135,21 @@ class SuccessiveHalving(Strategy):
     ``max_budget`` (epochs on the table's axis; defaults: the axis' smallest
     fidelity and the search fidelity), ``num_configs`` (new configurations per
     bracket, default ``eta**s_max``; at least that many so that the top rung
-    is not empty). Budgets are checked at :meth:`bind`.
+    is not empty), ``single_rung`` (degrade to one rung where there is
+    nothing to halve over, instead of failing). Budgets are checked at
+    :meth:`bind`.
     """
 
     name = "successive_halving"
     multi_fidelity = True
 
     def __init__(self, space, rng, *, eta: float = 3, min_budget: float | None = None,
-                 max_budget: float | None = None, num_configs: int | None = None, dedup: bool | str = True):
+                 max_budget: float | None = None, num_configs: int | None = None, dedup: bool | str = True,
+                 single_rung: bool = False):
         super().__init__(space, rng, dedup=dedup)
+        if not isinstance(single_rung, (bool, np.bool_)):
+            raise ValueError(f"single_rung must be true or false, got {single_rung!r}")
+        self.single_rung = bool(single_rung)
         self.eta = check_eta(eta)
         self.min_budget = _check_budget("min_budget", min_budget)
         self.max_budget = _check_budget("max_budget", max_budget)
@@ -152,6 +166,8 @@ class SuccessiveHalving(Strategy):
     def bind(self, fidelities, search_fidelity) -> None:
         super().bind(fidelities, search_fidelity)
         axis = np.unique(self.fidelities[self.fidelities > 0])
+        if self.single_rung and self._one_rung(axis):
+            return
         if axis.size < 2:
             raise ValueError(
                 f"{self.name} needs a table with at least two fidelities to halve over; "
@@ -183,6 +199,19 @@ class SuccessiveHalving(Strategy):
                 f"{self.name}: num_configs={self.num_configs} leaves the top rung empty; with "
                 f"{len(self.rungs)} rungs and eta={self.eta:g} it must be at least {self.eta ** s_max:g}"
             )
+
+    def _one_rung(self, axis) -> bool:
+        """With ``single_rung``: sets the one-rung ladder and returns True
+        when there is nothing to halve over (one fidelity, or budgets less
+        than ``eta`` apart)."""
+        hi = self.search_fidelity if self.max_budget is None else self.max_budget
+        if hi not in axis:
+            return False  # the checks below name the problem
+        lo = float(axis[0]) if self.min_budget is None else self.min_budget
+        if axis.size >= 2 and lo in axis and lo < hi and hi / lo >= self.eta - 1e-9:
+            return False
+        self.rungs = [float(hi)]
+        return True
 
     def _bracket_shape(self, index: int) -> tuple[int, int]:
         """(s, n) of the index-th bracket started."""
@@ -287,14 +316,15 @@ class Hyperband(SuccessiveHalving):
     ``max_budget`` (epochs on the table's axis; defaults: the axis' smallest
     fidelity and the search fidelity). Brackets cycle from the most
     exploratory (many configurations at the lowest rung) to plain random
-    search at ``max_budget``.
+    search at ``max_budget``. ``single_rung``: see the module docstring.
     """
 
     name = "hyperband"
 
     def __init__(self, space, rng, *, eta: float = 3, min_budget: float | None = None,
-                 max_budget: float | None = None, dedup: bool | str = True):
-        super().__init__(space, rng, eta=eta, min_budget=min_budget, max_budget=max_budget, dedup=dedup)
+                 max_budget: float | None = None, dedup: bool | str = True, single_rung: bool = False):
+        super().__init__(space, rng, eta=eta, min_budget=min_budget, max_budget=max_budget, dedup=dedup,
+                         single_rung=single_rung)
 
     def _bracket_shape(self, index: int) -> tuple[int, int]:
         s_max = len(self.rungs) - 1

@@ -31,6 +31,11 @@ NAS_BENCH_MACRO = {
                      "params": dict(_MACRO_COUNT, metric="params"),
                      "flops": dict(_MACRO_COUNT, metric="flops")}},
     ],
+    # the suite grid (scripts/suite_report.py): the folder under the data root, and the metrics. The
+    # table has no validation split: the search sees one seed's test_acc (a repeat drawn per query),
+    # the report is the mean over the 3 seeds (optimistic: both are test-set accuracies)
+    "source_dir": "macro",
+    "protocol": {"search_metric": "test_acc@50", "report_metric": "test_acc@50"},
     "notes": {
         "source": "NAS-Bench-Macro (Su et al., 'Prioritized Architecture Sampling with Monto-Carlo Tree "
                   "Search', CVPR 2021): xiusu/NAS-Bench-Macro data/nas-bench-macro_cifar10.json",

