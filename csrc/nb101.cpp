@@ -268,8 +268,14 @@ void hash_group(const Cell* cells, int count, Digest* out) {
   // Cells by vertex count, largest first: the cells still hashing in round r
   // (those with more than r vertices) are a prefix, so are their messages.
   int cell_of[kHashGroup];
-  for (int k = 0; k < count; ++k) cell_of[k] = k;
-  std::stable_sort(cell_of, cell_of + count, [&](int a, int b) { return cells[a].n > cells[b].n; });
+  for (int k = 0; k < count; ++k) {  // stable insertion sort (no allocation)
+    int j = k;
+    while (j > 0 && cells[cell_of[j - 1]].n < cells[k].n) {
+      cell_of[j] = cell_of[j - 1];
+      --j;
+    }
+    cell_of[j] = k;
+  }
   int begin[kHashGroup + 1];
   uint8_t in[kHashGroup][kMaxVertices];
   Digest h[M];

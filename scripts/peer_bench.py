@@ -165,6 +165,7 @@ def compare_hash(py, official, tmp, rounds, cells):
     checks = [(f"{p}: all {cells:,} hashes equal the official ones", our_hashes[p] == official_hashes) for p in paths]
     rows = [(f"ours, {p} MD5, 1 thread", stats(ours[p]), cells) for p in paths]
     return {"title": f"NB101 module hash, {cells:,} valid 7-vertex cells (one thread)",
+            "short": f"NB101 hash, {cells:,} cells, 1 thread", "peer_short": "official hash_module",
             "peer": "official `graph_util.hash_module`", "peer_stats": stats(theirs), "rows": rows,
             "unit": "cell", "checks": checks,
             "notes": ["Per cell: whole-batch time / cells. The batch is the one of "
@@ -187,6 +188,7 @@ def compare_enum(py, official, tmp, rounds, max_vertices):
     checks = [(f"same hash set ({len(hashes):,} unique cells up to {max_vertices} vertices; official "
                f"{len(out['hashes']):,})", hashes == out["hashes"])]
     return {"title": f"NB101 enumeration up to {max_vertices} vertices, <= 9 edges",
+            "short": f"NB101 enumeration, <= {max_vertices} vertices", "peer_short": "official generate_graphs.py",
             "peer": "official `generate_graphs.py` (default flags: `verify_isomorphism` on)",
             "peer_stats": stats(theirs), "rows": [("ours: `nb101.enumerate_space` + `.hashes()`", stats(ours), 1)],
             "unit": "run", "checks": checks,
@@ -245,6 +247,7 @@ def compare_syne(py, bench, tmp, rounds, algo, evaluations, dataset):
     peer = (f"Syne Tune `REA(population_size={d['population_size']}, sample_size={d['sample_size']})`"
             if algo == "RE" else "Syne Tune `RandomSearch`")
     return {"title": f"{name}, {evaluations} evaluations on the NB201 table ({dataset})",
+            "short": f"{algo}, {evaluations} evaluations, NB201 table", "peer_short": f"Syne Tune {algo}",
             "peer": peer + " ask/tell over a `BlackboxTabular` of the same values", "peer_stats": stats(theirs),
             "rows": [(f"ours: `run_search(..., '{strategy}', dedup=False)`", stats(ours), 1)], "unit": "run",
             "checks": checks,
@@ -289,7 +292,8 @@ def compare_nets(py, tmp, rounds, which, batch, steps):
                    f"the input does not feed; `forward` returns its input, the scalar is never used); without them {out['params'] - extra:,}", out["params"] - extra == ours_params)]
     else:
         checks = [(f"parameters: ours {ours_params:,}, {peer} {out['params']:,}", out["params"] == ours_params)]
-    return {"title": title, "peer": peer, "peer_stats": stats(theirs),
+    return {"title": title, "peer": peer, "peer_stats": stats(theirs), "peer_short": peer,
+            "short": ("NB201" if which == "xautodl" else "NB101") + " network, one training step",
             "rows": [("ours: `build_network`", stats(ours), 1)], "unit": "step", "checks": checks,
             "notes": [f"One training step (forward, cross-entropy, backward) on a batch of {batch} random "
                       f"32x32 images, one torch thread, median of {steps} steps after a warm-up step, per round."]}
@@ -350,7 +354,7 @@ def write_report(path: Path, comps: list[dict], skipped: list[str], versions: di
         ps = c["peer_stats"]
         ok = all(x for _, x in c["checks"])
         for label, s, _ in c["rows"]:
-            lines.append(f"| {c['title']} | {c['peer'].split(' (')[0]} | {label} | "
+            lines.append(f"| {c['short']} | {c['peer_short']} | {label.replace('|', '/')} | "
                          f"{ps['median'] / s['median']:,.1f}x | {ps['min'] / s['min']:,.1f}x | "
                          f"{'yes' if ok else '**NO**'} |")
     lines += [""]
