@@ -24,6 +24,7 @@ ext_modules = [
             "csrc/module.cpp",
             "csrc/md5.cpp",
             "csrc/md5x8.cpp",
+            "csrc/md5x16.cpp",
             "csrc/dag.cpp",
             "csrc/nb101.cpp",
             "csrc/nb201.cpp",

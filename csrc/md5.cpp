@@ -119,6 +119,14 @@ Digest md5(const uint8_t* data, size_t len) {
   return d;
 }
 
+Digest md5_padded(const uint8_t* padded, int blocks) {
+  uint32_t st[4] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476};
+  for (int i = 0; i < blocks; ++i) compress(st, padded + 64 * i);
+  Digest d;
+  std::memcpy(d.bytes, st, 16);
+  return d;
+}
+
 void to_hex(const Digest& d, char* out) {
   static const char digits[] = "0123456789abcdef";
   for (int i = 0; i < 16; ++i) {

@@ -28,6 +28,10 @@ struct Digest {
 // MD5 of data[0..len).
 Digest md5(const uint8_t* data, size_t len);
 
+// MD5 of a message already padded (0x80, zeros, bit length) into `blocks`
+// 64-byte blocks.
+Digest md5_padded(const uint8_t* padded, int blocks);
+
 // Writes the 32 lowercase hex characters of d to out (no terminator).
 void to_hex(const Digest& d, char* out);
 

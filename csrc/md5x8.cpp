@@ -1,7 +1,11 @@
 #include "md5x8.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <stdexcept>
+
+#include "md5x16.hpp"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define NBS_HAVE_AVX2_PATH 1
@@ -9,57 +13,49 @@
 #endif
 
 namespace nbs {
+namespace {
 
 #ifdef NBS_HAVE_AVX2_PATH
-namespace {
 
 constexpr int S[64] = {7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
                        5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20,
                        4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
                        6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21};
 
-// Largest padded message handled in the vector path (NB101 messages are at
-// most 7 * 64 + 34 bytes); longer ones go to the scalar path.
-constexpr size_t kMaxPadded = 1024;
-
 __attribute__((target("avx2"))) inline __m256i rotl(__m256i x, int c) {
   return _mm256_or_si256(_mm256_slli_epi32(x, c), _mm256_srli_epi32(x, 32 - c));
 }
 
-__attribute__((target("avx2"))) void md5_x8(const uint8_t* const* msgs, const size_t* lens, int count,
-                                            Digest* out) {
-  alignas(32) uint8_t buf[8][kMaxPadded];  // lanes >= count are never hashed
-  int blocks[8] = {0};
+// Up to 8 padded messages (see md5_slots): message ids[l] at
+// base + ids[l] * stride with blocks[ids[l]] blocks; out[ids[l]] = digest.
+__attribute__((target("avx2"))) void md5_x8(const uint8_t* base, size_t stride, const int* ids,
+                                            const int* blocks, int count, Digest* out) {
+  const uint8_t* src[8];
+  int nb[8];
   int max_blocks = 0;
   for (int l = 0; l < 8; ++l) {
-    if (l >= count) {
-      blocks[l] = 0;
-      continue;
+    if (l < count) {
+      src[l] = base + size_t(ids[l]) * stride;
+      nb[l] = blocks[ids[l]];
+      max_blocks = std::max(max_blocks, nb[l]);
+    } else {
+      src[l] = base + size_t(ids[0]) * stride;  // read, never kept
+      nb[l] = 0;
     }
-    size_t len = lens[l];
-    size_t padded = ((len + 8) / 64 + 1) * 64;
-    std::memcpy(buf[l], msgs[l], len);
-    std::memset(buf[l] + len, 0, padded - len);
-    buf[l][len] = 0x80;
-    uint64_t bits = uint64_t(len) * 8u;
-    std::memcpy(buf[l] + padded - 8, &bits, 8);
-    blocks[l] = int(padded / 64);
-    max_blocks = std::max(max_blocks, blocks[l]);
   }
   __m256i a0 = _mm256_set1_epi32(0x67452301), b0 = _mm256_set1_epi32(int(0xefcdab89));
   __m256i c0 = _mm256_set1_epi32(int(0x98badcfe)), d0 = _mm256_set1_epi32(0x10325476);
-  const __m256i nblocks = _mm256_setr_epi32(blocks[0], blocks[1], blocks[2], blocks[3], blocks[4],
-                                            blocks[5], blocks[6], blocks[7]);
+  const __m256i nblocks = _mm256_setr_epi32(nb[0], nb[1], nb[2], nb[3], nb[4], nb[5], nb[6], nb[7]);
   const __m256i ones = _mm256_set1_epi32(-1);
   for (int blk = 0; blk < max_blocks; ++blk) {
     // Message words: load 32 bytes of each lane and transpose 8x8 so that
     // x[w] holds word w of every lane. Lanes past their last block read
-    // stale bytes; their results are discarded by the blend below.
+    // stale bytes of their own slot; their results are discarded below.
     __m256i x[16];
     for (int half = 0; half < 2; ++half) {
       __m256i r[8];
       for (int l = 0; l < 8; ++l)
-        r[l] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(buf[l] + blk * 64 + 32 * half));
+        r[l] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src[l] + blk * 64 + 32 * half));
       __m256i t0 = _mm256_unpacklo_epi32(r[0], r[1]), t1 = _mm256_unpackhi_epi32(r[0], r[1]);
       __m256i t2 = _mm256_unpacklo_epi32(r[2], r[3]), t3 = _mm256_unpackhi_epi32(r[2], r[3]);
       __m256i t4 = _mm256_unpacklo_epi32(r[4], r[5]), t5 = _mm256_unpackhi_epi32(r[4], r[5]);
@@ -117,48 +113,157 @@ __attribute__((target("avx2"))) void md5_x8(const uint8_t* const* msgs, const si
   _mm256_store_si256(reinterpret_cast<__m256i*>(sd), d0);
   for (int l = 0; l < count; ++l) {
     uint32_t st[4] = {sa[l], sb[l], sc[l], sd[l]};
-    std::memcpy(out[l].bytes, st, 16);
+    std::memcpy(out[ids[l]].bytes, st, 16);
   }
 }
 
 bool detect_avx2() { return __builtin_cpu_supports("avx2"); }
 const bool kAvx2 = detect_avx2();
-bool g_use_simd = kAvx2;
 
-}  // namespace
-#endif
-
-bool md5_simd_enabled() {
-#ifdef NBS_HAVE_AVX2_PATH
-  return g_use_simd;
 #else
-  return false;
+
+const bool kAvx2 = false;
+void md5_x8(const uint8_t*, size_t, const int*, const int*, int, Digest*) {}
+
 #endif
+
+bool available(Md5Path p) {
+  switch (p) {
+    case Md5Path::kScalar: return true;
+    case Md5Path::kAvx2: return kAvx2;
+    case Md5Path::kAvx512: return md5x16_supported();
+  }
+  return false;
 }
 
+Md5Path best() {
+  if (available(Md5Path::kAvx512)) return Md5Path::kAvx512;
+  if (available(Md5Path::kAvx2)) return Md5Path::kAvx2;
+  return Md5Path::kScalar;
+}
+
+Md5Path g_path = best();
+
+constexpr Md5Path kAll[] = {Md5Path::kScalar, Md5Path::kAvx2, Md5Path::kAvx512};
+
+Md5Path choose(const std::string& name, const char* what) {
+  if (name == "auto") return best();
+  for (Md5Path p : kAll) {
+    if (name != md5_path_name(p)) continue;
+    if (!available(p))
+      throw std::invalid_argument(std::string(what) + ": the " + name +
+                                  " MD5 path needs CPU features this machine lacks (" +
+                                  (p == Md5Path::kAvx512 ? "avx512f and avx512bw" : "avx2") +
+                                  "); available here: " + [] {
+                                    std::string s;
+                                    for (const std::string& n : md5_paths()) s += n + ", ";
+                                    return s;
+                                  }() + "or auto");
+    return p;
+  }
+  throw std::invalid_argument(std::string(what) + ": unknown MD5 path '" + name +
+                              "'; use scalar, avx2, avx512 or auto");
+}
+
+}  // namespace
+
+const char* md5_path_name(Md5Path p) {
+  switch (p) {
+    case Md5Path::kScalar: return "scalar";
+    case Md5Path::kAvx2: return "avx2";
+    case Md5Path::kAvx512: return "avx512";
+  }
+  return "?";
+}
+
+Md5Path md5_path() { return g_path; }
+
+std::vector<std::string> md5_paths() {
+  std::vector<std::string> names;
+  for (Md5Path p : kAll)
+    if (available(p)) names.push_back(md5_path_name(p));
+  return names;
+}
+
+std::string md5_set_path(const std::string& name) {
+  g_path = choose(name, ("md5_set_path('" + name + "')").c_str());
+  return md5_path_name(g_path);
+}
+
+void md5_path_from_env() {
+  const char* v = std::getenv("NASBENCH_SUITE_MD5");
+  if (!v || !*v) return;
+  g_path = choose(v, ("NASBENCH_SUITE_MD5=" + std::string(v)).c_str());
+}
+
+bool md5_simd_enabled() { return g_path != Md5Path::kScalar; }
+
 bool md5_set_simd(bool on) {
-#ifdef NBS_HAVE_AVX2_PATH
-  g_use_simd = on && kAvx2;
-  return g_use_simd;
-#else
-  (void)on;
-  return false;
-#endif
+  g_path = on ? best() : Md5Path::kScalar;
+  return md5_simd_enabled();
+}
+
+int md5_pad(uint8_t* slot, size_t len) {
+  const size_t padded = ((len + 8) / 64 + 1) * 64;
+  slot[len] = 0x80;
+  std::memset(slot + len + 1, 0, padded - len - 9);
+  const uint64_t bits = uint64_t(len) * 8u;
+  std::memcpy(slot + padded - 8, &bits, 8);
+  return int(padded / 64);
+}
+
+void md5_slots(const uint8_t* base, size_t stride, const int* blocks, int count, Digest* out) {
+  Md5Path path = g_path;
+  // The AVX-512 gathers take 32-bit offsets.
+  if (path == Md5Path::kAvx512 && size_t(count) * stride >= (size_t(1) << 31))
+    path = kAvx2 ? Md5Path::kAvx2 : Md5Path::kScalar;
+  if (path == Md5Path::kScalar || count == 1) {
+    for (int i = 0; i < count; ++i) out[i] = md5_padded(base + size_t(i) * stride, blocks[i]);
+    return;
+  }
+  // Lanes of one call run as many rounds as the longest message: put
+  // messages of equal length together (stable order by block count).
+  thread_local std::vector<int> ids;
+  ids.resize(size_t(count));
+  int max_b = 0;
+  for (int i = 0; i < count; ++i) max_b = std::max(max_b, blocks[i]);
+  if (max_b <= 8) {
+    int start[10] = {0};
+    for (int i = 0; i < count; ++i) ++start[blocks[i] + 1];
+    for (int b = 1; b <= 9; ++b) start[b] += start[b - 1];
+    for (int i = 0; i < count; ++i) ids[size_t(start[blocks[i]]++)] = i;
+  } else {
+    for (int i = 0; i < count; ++i) ids[size_t(i)] = i;
+    std::stable_sort(ids.begin(), ids.end(), [&](int a, int b) { return blocks[a] < blocks[b]; });
+  }
+  const int width = path == Md5Path::kAvx512 ? 32 : 8;
+  for (int k = 0; k < count; k += width) {
+    const int n = std::min(width, count - k);
+    if (path == Md5Path::kAvx512)
+      md5x16_slots(base, stride, ids.data() + k, blocks, n, out);
+    else
+      md5_x8(base, stride, ids.data() + k, blocks, n, out);
+  }
 }
 
 void md5_many(const uint8_t* const* msgs, const size_t* lens, int count, Digest* out) {
-#ifdef NBS_HAVE_AVX2_PATH
-  if (g_use_simd && count > 1) {
-    bool fits = true;
-    for (int i = 0; i < count; ++i)
-      if (lens[i] + 72 > kMaxPadded) fits = false;
-    if (fits) {
-      md5_x8(msgs, lens, count, out);
-      return;
-    }
+  if (g_path == Md5Path::kScalar || count == 1) {
+    for (int i = 0; i < count; ++i) out[i] = md5(msgs[i], lens[i]);
+    return;
   }
-#endif
-  for (int i = 0; i < count; ++i) out[i] = md5(msgs[i], lens[i]);
+  size_t longest = 0;
+  for (int i = 0; i < count; ++i) longest = std::max(longest, lens[i]);
+  const size_t stride = ((longest + 8) / 64 + 1) * 64;
+  thread_local std::vector<uint8_t> arena;
+  thread_local std::vector<int> blocks;
+  arena.resize(stride * size_t(count));
+  blocks.resize(size_t(count));
+  for (int i = 0; i < count; ++i) {
+    uint8_t* slot = arena.data() + size_t(i) * stride;
+    std::memcpy(slot, msgs[i], lens[i]);
+    blocks[size_t(i)] = md5_pad(slot, lens[i]);
+  }
+  md5_slots(arena.data(), stride, blocks.data(), count, out);
 }
 
 }  // namespace nbs

@@ -333,9 +333,19 @@ PYBIND11_MODULE(_core, m) {
         Batch b = as_batch(matrices, labels);
         py::array out(py::dtype("S32"), std::vector<ssize_t>{b.n});
         char* p = static_cast<char*>(out.mutable_data());
-        for_each_valid(b, threads, [&](ssize_t i, const nb101::Cell& c) {
-          to_hex(nb101::hash(c), p + 32 * i);
-        });
+        std::vector<nb101::Cell> cells(size_t(b.n));
+        for_each_valid(b, threads, [&](ssize_t i, const nb101::Cell& c) { cells[size_t(i)] = c; });
+        {
+          py::gil_scoped_release release;
+          parallel_for(b.n, threads, [&](int, ssize_t begin, ssize_t end) {
+            for (ssize_t i = begin; i < end; i += nb101::kHashGroup) {
+              const int k = int(std::min<ssize_t>(nb101::kHashGroup, end - i));
+              Digest d[nb101::kHashGroup];
+              nb101::hash_group(cells.data() + i, k, d);
+              for (int j = 0; j < k; ++j) to_hex(d[j], p + 32 * (i + j));
+            }
+          });
+        }
         return out;
       },
       py::arg("matrices"), py::arg("labels"), py::arg("threads") = 1);
@@ -569,6 +579,13 @@ PYBIND11_MODULE(_core, m) {
     return tfrecord_mask(crc32c(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
   });
 
+  md5_path_from_env();  // NASBENCH_SUITE_MD5; a bad value fails the import with its reason
+  m.def("md5_path", [] { return std::string(md5_path_name(md5_path())); },
+        "Name of the MD5 path NB101 hashing uses: 'scalar', 'avx2' or 'avx512'.");
+  m.def("md5_paths", &md5_paths, "Names of the MD5 paths this machine can run, scalar first.");
+  m.def("md5_set_path", &md5_set_path, py::arg("name"),
+        "Chooses the MD5 path ('scalar', 'avx2', 'avx512' or 'auto' for the best available); "
+        "returns the chosen name. ValueError for an unknown or unavailable path.");
   m.def("md5_simd_enabled", &md5_simd_enabled,
         "Whether NB101 hashing uses the AVX2 multi-buffer MD5 on this machine.");
   m.def("md5_set_simd", &md5_set_simd, py::arg("on"),

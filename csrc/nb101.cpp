@@ -24,14 +24,6 @@ inline char* put_int(char* p, int v) {
   return p;
 }
 
-// Vertex order by digest; byte order of raw digests equals the order of
-// their lowercase hex strings, which is what the official code sorts.
-inline void sort_by_digest(const Digest* h, int n, int* order) {
-  for (int i = 0; i < n; ++i) order[i] = i;
-  std::sort(order, order + n,
-            [&](int a, int b) { return std::memcmp(h[a].bytes, h[b].bytes, 16) < 0; });
-}
-
 // NB101 labels to 0..7 for canonical keys (input and output get their own).
 inline uint8_t key_label(int8_t l) { return uint8_t(l + 2); }
 inline int8_t from_key_label(uint8_t k) { return int8_t(int(k) - 2); }
@@ -189,82 +181,184 @@ std::string describe(const Check& c, const std::vector<std::string>* names) {
   return "invalid cell";
 }
 
-Digest hash(const Cell& c) {
-  const int n = c.n;
-  uint8_t in[kMaxVertices] = {0};
-  for (int u = 0; u < n; ++u)
-    for (int v = u + 1; v < n; ++v)
-      if (c.out[u] >> v & 1u) in[v] |= uint8_t(1u << u);
+namespace {
 
-  Digest h[kMaxVertices], next[kMaxVertices];
-  // One message buffer per vertex: the vertices of a round are hashed
-  // together by the multi-buffer MD5.
-  char msg[kMaxVertices][kMaxVertices * 32 * 2 + 40];
-  const uint8_t* ptr[kMaxVertices];
-  size_t len[kMaxVertices];
-  for (int v = 0; v < n; ++v) {
-    // str((out_degree, in_degree, label)) with Python ints
-    char* p = msg[v];
-    *p++ = '(';
-    p = put_int(p, __builtin_popcount(c.out[v]));
-    *p++ = ',';
-    *p++ = ' ';
-    p = put_int(p, __builtin_popcount(in[v]));
-    *p++ = ',';
-    *p++ = ' ';
-    p = put_int(p, c.label[v]);
-    *p++ = ')';
-    ptr[v] = reinterpret_cast<const uint8_t*>(msg[v]);
-    len[v] = size_t(p - msg[v]);
+// Slot of one message in the group arena: the longest message is the final
+// "['<32 hex>', ...]" of 7 digests (252 bytes), 5 blocks once padded.
+constexpr size_t kSlot = 320;
+
+struct HexLut {
+  uint16_t v[256];
+  constexpr HexLut() : v() {
+    const char* d = "0123456789abcdef";
+    for (int i = 0; i < 256; ++i)
+      v[i] = uint16_t(uint16_t(uint8_t(d[i >> 4])) | uint16_t(uint16_t(uint8_t(d[i & 15])) << 8));
   }
-  md5_many(ptr, len, n, h);
-  char hex[kMaxVertices][32];
-  int order[kMaxVertices];
-  for (int round = 0; round < n; ++round) {
-    for (int v = 0; v < n; ++v) to_hex(h[v], hex[v]);
-    sort_by_digest(h, n, order);
-    for (int v = 0; v < n; ++v) {
-      char* p = msg[v];
-      for (int k = 0; k < n; ++k) {
-        int u = order[k];
-        if (in[v] >> u & 1u) {
-          std::memcpy(p, hex[u], 32);
-          p += 32;
+};
+constexpr HexLut kHex;
+
+inline void hex32(const Digest& d, char* out) {
+  for (int i = 0; i < 16; ++i) std::memcpy(out + 2 * i, &kHex.v[d.bytes[i]], 2);
+}
+
+inline uint64_t be64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return __builtin_bswap64(v);
+}
+
+// Vertex order by digest (= order of the lowercase hex strings), insertion
+// sort on two big-endian words.
+inline void order_by_digest(const Digest* h, int n, int* order) {
+  uint64_t hi[kMaxVertices], lo[kMaxVertices];
+  for (int i = 0; i < n; ++i) {
+    hi[i] = be64(h[i].bytes);
+    lo[i] = be64(h[i].bytes + 8);
+  }
+  for (int i = 0; i < n; ++i) {
+    int k = i;
+    while (k > 0) {
+      int prev = order[k - 1];
+      if (hi[prev] < hi[i] || (hi[prev] == hi[i] && lo[prev] <= lo[i])) break;
+      order[k] = prev;
+      --k;
+    }
+    order[k] = i;
+  }
+}
+
+// md5(str((out_degree, in_degree, label))) for every triple an NB101 cell
+// can have (degrees 0..6, labels -2..2), computed once.
+struct FirstDigests {
+  Digest d[kMaxVertices][kMaxVertices][5];
+  FirstDigests() {
+    for (int o = 0; o < kMaxVertices; ++o)
+      for (int i = 0; i < kMaxVertices; ++i)
+        for (int l = -2; l <= 2; ++l) {
+          char msg[32];
+          char* p = msg;
+          *p++ = '(';
+          p = put_int(p, o);
+          *p++ = ',';
+          *p++ = ' ';
+          p = put_int(p, i);
+          *p++ = ',';
+          *p++ = ' ';
+          p = put_int(p, l);
+          *p++ = ')';
+          d[o][i][l + 2] = md5(reinterpret_cast<const uint8_t*>(msg), size_t(p - msg));
         }
-      }
-      *p++ = '|';
-      for (int k = 0; k < n; ++k) {
-        int u = order[k];
-        if (c.out[v] >> u & 1u) {
-          std::memcpy(p, hex[u], 32);
-          p += 32;
+  }
+};
+
+const FirstDigests& first_digests() {
+  static const FirstDigests t;
+  return t;
+}
+
+}  // namespace
+
+void hash_group(const Cell* cells, int count, Digest* out) {
+  constexpr int M = kHashGroup * kMaxVertices;
+  struct alignas(64) Arena {
+    uint8_t slot[M][kSlot];
+  };
+  thread_local Arena arena;
+  const FirstDigests& first = first_digests();
+  // Cells by vertex count, largest first: the cells still hashing in round r
+  // (those with more than r vertices) are a prefix, so are their messages.
+  int cell_of[kHashGroup];
+  for (int k = 0; k < count; ++k) {  // stable insertion sort (no allocation)
+    int j = k;
+    while (j > 0 && cells[cell_of[j - 1]].n < cells[k].n) {
+      cell_of[j] = cell_of[j - 1];
+      --j;
+    }
+    cell_of[j] = k;
+  }
+  int begin[kHashGroup + 1];
+  uint8_t in[kHashGroup][kMaxVertices];
+  Digest h[M];
+  begin[0] = 0;
+  for (int k = 0; k < count; ++k) {
+    const Cell& c = cells[cell_of[k]];
+    begin[k + 1] = begin[k] + c.n;
+    std::memset(in[k], 0, kMaxVertices);
+    for (int u = 0; u < c.n; ++u)
+      for (int v = u + 1; v < c.n; ++v)
+        if (c.out[u] >> v & 1u) in[k][v] |= uint8_t(1u << u);
+    for (int v = 0; v < c.n; ++v)
+      h[begin[k] + v] = first.d[__builtin_popcount(c.out[v])][__builtin_popcount(in[k][v])][c.label[v] + 2];
+  }
+  char hex[M][32];
+  int blocks[M];
+  const int rounds = count ? cells[cell_of[0]].n : 0;
+  int active = count;
+  for (int round = 0; round < rounds; ++round) {
+    while (active > 0 && cells[cell_of[active - 1]].n <= round) --active;
+    const int messages = begin[active];
+    for (int m = 0; m < messages; ++m) hex32(h[m], hex[m]);
+    for (int k = 0; k < active; ++k) {
+      const Cell& c = cells[cell_of[k]];
+      const int n = c.n, b0 = begin[k];
+      int order[kMaxVertices];
+      order_by_digest(h + b0, n, order);
+      for (int v = 0; v < n; ++v) {
+        uint8_t* const slot = arena.slot[b0 + v];
+        uint8_t* p = slot;
+        for (int j = 0; j < n; ++j) {
+          const int u = order[j];
+          if (in[k][v] >> u & 1u) {
+            std::memcpy(p, hex[b0 + u], 32);
+            p += 32;
+          }
         }
+        *p++ = '|';
+        for (int j = 0; j < n; ++j) {
+          const int u = order[j];
+          if (c.out[v] >> u & 1u) {
+            std::memcpy(p, hex[b0 + u], 32);
+            p += 32;
+          }
+        }
+        *p++ = '|';
+        std::memcpy(p, hex[b0 + v], 32);
+        p += 32;
+        blocks[b0 + v] = md5_pad(slot, size_t(p - slot));
       }
-      *p++ = '|';
-      std::memcpy(p, hex[v], 32);
+    }
+    md5_slots(arena.slot[0], kSlot, blocks, messages, h);
+  }
+  // str(sorted(hashes)): "['d0', 'd1', ...]", one message per cell.
+  Digest fin[kHashGroup];
+  for (int k = 0; k < count; ++k) {
+    const int n = cells[cell_of[k]].n, b0 = begin[k];
+    int order[kMaxVertices];
+    order_by_digest(h + b0, n, order);
+    uint8_t* const slot = arena.slot[k];
+    uint8_t* p = slot;
+    *p++ = '[';
+    for (int j = 0; j < n; ++j) {
+      if (j) {
+        *p++ = ',';
+        *p++ = ' ';
+      }
+      *p++ = '\'';
+      hex32(h[b0 + order[j]], reinterpret_cast<char*>(p));
       p += 32;
-      len[v] = size_t(p - msg[v]);
+      *p++ = '\'';
     }
-    md5_many(ptr, len, n, next);
-    std::memcpy(h, next, sizeof(Digest) * n);
+    *p++ = ']';
+    blocks[k] = md5_pad(slot, size_t(p - slot));
   }
-  char buf[kMaxVertices * 36 + 8];
-  // str(sorted(hashes)): "['d0', 'd1', ...]"
-  sort_by_digest(h, n, order);
-  char* p = buf;
-  *p++ = '[';
-  for (int k = 0; k < n; ++k) {
-    if (k) {
-      *p++ = ',';
-      *p++ = ' ';
-    }
-    *p++ = '\'';
-    to_hex(h[order[k]], p);
-    p += 32;
-    *p++ = '\'';
-  }
-  *p++ = ']';
-  return md5(reinterpret_cast<const uint8_t*>(buf), size_t(p - buf));
+  md5_slots(arena.slot[0], kSlot, blocks, count, fin);
+  for (int k = 0; k < count; ++k) out[cell_of[k]] = fin[k];
+}
+
+Digest hash(const Cell& c) {
+  Digest d;
+  hash_group(&c, 1, &d);
+  return d;
 }
 
 uint64_t canonical_key(const Cell& c) { return nbs::canonical_key(to_dag(c)); }

@@ -70,6 +70,11 @@ std::string describe(const Check& c, const std::vector<std::string>* names);
 // Official module hash (graph_util.hash_module) of a pruned cell.
 Digest hash(const Cell& c);
 
+// out[k] = hash(cells[k]) for k < count <= kHashGroup: the vertices of all
+// cells of a round go through the multi-buffer MD5 together.
+constexpr int kHashGroup = 16;
+void hash_group(const Cell* cells, int count, Digest* out);
+
 uint64_t canonical_key(const Cell& c);
 Cell from_key(uint64_t key);
 

@@ -221,12 +221,13 @@ def targets(groups: dict[str, list[dict]]) -> list[str]:
         lines.append(f"| NB101 hash near the ~{HASH_MD5_BOUND_US:g} us/cell scalar MD5 bound | "
                      f"{us(core['median_per'])} us/cell ({core['median_per'] * 1e6 / HASH_MD5_BOUND_US:.2f}x "
                      f"the bound); {us(core['min_per'])} us/cell | (indicative) |")
-        scalar = core_row(rows, 1, "scalar MD5")
-        if scalar:
-            lines.append(
-                f"| NB101 hash with the scalar MD5 (AVX2 multi-buffer off), same run | "
-                f"{us(scalar['median_per'])} us/cell; {us(scalar['min_per'])} us/cell: the 8-lane MD5 is "
-                f"{scalar['median_per'] / core['median_per']:.1f}x faster | (indicative) |")
+        for path, what in (("avx512", "AVX-512 16-lane"), ("avx2", "AVX2 8-lane"), ("scalar", "scalar")):
+            row = core_row(rows, 1, f"{path} MD5")
+            if row:
+                lines.append(
+                    f"| NB101 hash, 1 thread, {what} MD5 (NASBENCH_SUITE_MD5={path}), same run | "
+                    f"{us(row['median_per'])} us/cell; {us(row['min_per'])} us/cell: "
+                    f"{ref['median_per'] / row['median_per']:,.1f}x the plain-Python reference | (indicative) |")
     else:
         missing.append("nb101-hash")
 

@@ -106,20 +106,28 @@ def test_hash_core(benchmark, batch, ref_batch, threads):
     assert list(got[:50]) == _ref_hash_all(ref_batch[:50])
 
 
+def _md5_path_param(name):
+    from nasbench_suite import _core
+
+    have = name in _core.md5_paths()
+    return pytest.param(name, id=name, marks=[] if have else [pytest.mark.skip(reason=f"this CPU has no {name} MD5")])
+
+
 @pytest.mark.benchmark(group="nb101-hash")
-def test_hash_core_scalar_md5(benchmark, batch, ref_batch):
-    """The same batch with the AVX2 multi-buffer MD5 switched off (scalar MD5)."""
+@pytest.mark.parametrize("path", [_md5_path_param(p) for p in ("avx512", "avx2", "scalar")])
+def test_hash_core_md5_path(benchmark, batch, ref_batch, path):
+    """The same batch on one MD5 path (one instruction set), one thread."""
     from nasbench_suite import _core
 
     mats, labels = batch
-    _info(benchmark, "core", BATCH_CELLS, f"{BATCH_CELLS:,} valid 7-vertex cells, scalar MD5",
+    _info(benchmark, "core", BATCH_CELLS, f"{BATCH_CELLS:,} valid 7-vertex cells, {path} MD5",
           threads=1)
-    was = _core.md5_simd_enabled()
-    _core.md5_set_simd(False)
+    was = _core.md5_path()
+    _core.md5_set_path(path)
     try:
         got = benchmark(nb101.hash_many, mats, labels, threads=1)
     finally:
-        _core.md5_set_simd(was)
+        _core.md5_set_path(was)
     assert list(got[:50]) == _ref_hash_all(ref_batch[:50])
 
 
