@@ -136,7 +136,7 @@ class OneShotMethod:
         return {"a_optimizer": self.a_optimizer.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
-        """Restores :meth:`state_dict`."""
+        """Restores what :meth:`state_dict` saved."""
         self.a_optimizer.load_state_dict(state["a_optimizer"])
 
     def hyperparameters(self) -> dict:

@@ -68,11 +68,12 @@ class DartsV2(DartsV1):
 
 
 def unrolled_hypergradient(net, loss_fn, xt, yt, xv, yv, lr: float, momentum: float = 0.0,
-                           weight_decay: float = 0.0, w_optimizer=None):
+                           weight_decay: float = 0.0, w_optimizer=None, fd_scale: float = 0.01):
     """DARTS's second-order gradient of the validation loss with respect to
     ``net.alpha`` (module docstring); the weights are left as they were.
     ``w_optimizer``: the SGD optimiser whose momentum buffers enter the
-    virtual step (None: no momentum term)."""
+    virtual step (None: no momentum term). ``fd_scale``: the length of the
+    finite-difference step in weight space (``R |v|``; DARTS's 0.01)."""
     weights = net.weight_parameters()
     alpha = net.alpha
     grads = torch.autograd.grad(loss_fn(net(xt).float(), yt), weights)
@@ -89,7 +90,7 @@ def unrolled_hypergradient(net, loss_fn, xt, yt, xv, yv, lr: float, momentum: fl
         out = torch.autograd.grad(loss_fn(net(xv).float(), yv), [alpha] + weights)
         dalpha, dw = out[0], out[1:]
         norm = torch.sqrt(sum((d.double() ** 2).sum() for d in dw))
-        r = 0.01 / float(norm) if float(norm) > 0 else 0.0
+        r = fd_scale / float(norm) if float(norm) > 0 else 0.0
         grads_pm = []
         for sign in (1.0, -1.0):
             with torch.no_grad():

@@ -145,7 +145,7 @@ class Enas(OneShotMethod):
                 "baseline": float("nan") if self.baseline is None else float(self.baseline)}
 
     def load_state_dict(self, state: dict) -> None:
-        """Restores :meth:`state_dict`."""
+        """Restores what :meth:`state_dict` saved."""
         super().load_state_dict(state)
         self.controller.load_state_dict(state["controller"])
         self.c_optimizer.load_state_dict(state["c_optimizer"])

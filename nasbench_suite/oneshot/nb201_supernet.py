@@ -75,7 +75,7 @@ class MixedEdge(nn.Module):
         self.ops = nn.ModuleList(_op(op, c, bn_momentum, bn_eps) for op in OPS)
 
     def mix(self, x, w):
-        """sum_k w[k] * op_k(x) (w: 5 weights)."""
+        """sum_k w[k] * op_k(x), for the 5 op weights ``w``."""
         out = None
         for k, op in enumerate(self.ops):
             term = w[k] * op(x)
@@ -83,7 +83,7 @@ class MixedEdge(nn.Module):
         return out
 
     def single(self, x, k: int):
-        """op_k(x)."""
+        """op_k(x): the output of op ``k`` alone."""
         return self.ops[int(k)](x)
 
     def gdas(self, x, hardwts, k: int):
