@@ -327,3 +327,41 @@ def test_default_epochs_are_the_papers_and_a_fifth_on_digits():
     for name in ("gdas", "setn", "enas", "rsps"):
         assert default_epochs(name, "cifar10-valid") == 250 and default_epochs(name, "digits") == 50
     assert math.isclose(default_epochs("gdas", "digits") / 250, 1 / 5)
+
+
+# ------------------------------------------------------------------ in a compare grid
+def test_compare_mixes_oneshot_and_black_box_and_the_report_says_which(tmp_path):
+    from nasbench_suite.cli import main
+    from nasbench_suite.report.make import make_report
+    from nasbench_suite.runner import load_results
+
+    out = tmp_path / "r.h5"
+    rc = main(["compare", "--benchmark", str(TABLE), "--strategies", "random_search,gdas", "--seeds", "1",
+               "--budget-queries", "5", "--hp", "gdas.epochs=2", "--workers", "1", "-q", "-o", str(out)])
+    assert rc == 0
+    runs = {r.strategy: r.trajectory for r in load_results(str(out)).runs.values()}
+    assert runs["gdas"].meta["one_shot"] is True and len(runs["gdas"]) == 2
+    assert "one_shot" not in runs["random_search"].meta and len(runs["random_search"]) == 5
+    # the grid's job is the same run as run_oneshot's (same seed, one thread)
+    direct = run_oneshot("gdas", epochs=2, seed=0, table=TABLE, threads=1)
+    assert runs["gdas"].cell == direct.cell
+    report = make_report(str(out), tmp_path / "rep")
+    text = (tmp_path / "rep" / "report.md").read_text()
+    assert "One-shot methods: gdas (" in text and "random_search" not in text.split("One-shot methods:")[1][:40]
+    assert "measured: seconds of the one-shot supernet search" in text
+    assert "simulated: measured training time" in text  # the black-box axis is named too
+    assert report["numbers"]["groups"][0]["one_shot"] == ["gdas"]
+
+
+def test_compare_refuses_bad_oneshot_settings(tmp_path, capsys, nb101_synthetic):
+    from nasbench_suite.cli import main
+
+    base = ["compare", "--benchmark", str(TABLE), "--seeds", "1", "--dry-run"]
+    assert main(base + ["--strategies", "gdas", "--hp", "gdas.tau_min=-1"]) == 2
+    assert "tau_min" in capsys.readouterr().err
+    assert main(base + ["--strategies", "enas", "--hp", "enas.no_such=1"]) == 2
+    assert "unknown hyper-parameter" in capsys.readouterr().err
+    assert main(["compare", "--benchmark", str(nb101_synthetic), "--strategies", "darts_v2", "--dry-run"]) == 2
+    assert "supernet" in capsys.readouterr().err
+    assert main(base + ["--strategies", "dart"]) == 2
+    assert "one-shot: darts_v1" in capsys.readouterr().err

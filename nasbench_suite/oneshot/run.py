@@ -18,7 +18,7 @@ from ..runner.trajectory import Trajectory
 from ..train._torch import torch
 from ..train.data import load_dataset
 from ..train.presets import get_preset
-from . import _method
+from . import METHOD_NAMES, _method
 from .darts import DartsV1, DartsV2
 from .enas import Enas
 from .gdas import Gdas
@@ -26,15 +26,11 @@ from .nb201_supernet import SPACE
 from .rsps import Rsps
 from .setn import Setn
 
-__all__ = ["METHODS", "make_method", "default_epochs", "run_oneshot", "is_oneshot", "cost_model_text"]
+__all__ = ["METHODS", "make_method", "default_epochs", "run_oneshot", "cost_model_text"]
 
 #: The one-shot methods by name.
 METHODS = {cls.name: cls for cls in (DartsV1, DartsV2, Gdas, Setn, Enas, Rsps)}
-
-
-def is_oneshot(name) -> bool:
-    """Whether ``name`` is a one-shot method of :data:`METHODS`."""
-    return isinstance(name, str) and name in METHODS
+assert tuple(METHODS) == METHOD_NAMES
 
 
 def make_method(name: str, **hyperparameters) -> _method.OneShotMethod:

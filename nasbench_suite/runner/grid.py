@@ -64,13 +64,36 @@ def execute_job(job: Job) -> dict:
 
     t0 = time.perf_counter()
     bench = _worker_benchmark(job.path, job.sha256)
-    traj = run_search(bench, job.name, job.seed, job.budget, search_metric=job.search_metric,
-                      report_metric=job.report_metric, dataset=job.dataset, n_workers=job.async_workers,
-                      strategy_kwargs=dict(job.hyperparameters))
+    if _is_oneshot(job.name):
+        traj = _run_oneshot_job(job, bench)
+    else:
+            traj = run_search(bench, job.name, job.seed, job.budget, search_metric=job.search_metric,
+                          report_metric=job.report_metric, dataset=job.dataset, n_workers=job.async_workers,
+                          strategy_kwargs=dict(job.hyperparameters))
     return {"benchmark": job.benchmark, "strategy": job.strategy, "seed": job.seed,
             "trajectory": traj.to_bytes(),
             "info": {"wall_seconds": round(time.perf_counter() - t0, 6), "host": socket.gethostname(),
                      "pid": os.getpid(), "finished": _now()}}
+
+
+def _is_oneshot(name: str) -> bool:
+    from ..oneshot import is_oneshot
+
+    return is_oneshot(name)
+
+
+def _run_oneshot_job(job: Job, bench) -> Trajectory:
+    """A one-shot method's run (nasbench_suite.oneshot): it trains a supernet on
+    the data set named by ``train_dataset`` (default: the table's dataset) for
+    its own epochs, one thread, and the table scores each epoch's derived
+    cell; the grid's budget does not apply (its time axis is measured seconds)."""
+    from ..oneshot import run_oneshot
+
+    hp = dict(job.hyperparameters)
+    train = hp.pop("train_dataset", job.dataset)
+    hp.setdefault("threads", 1)
+    return run_oneshot(job.name, dataset=train, seed=job.seed, table=bench, table_dataset=job.dataset,
+                       search_metric=job.search_metric, report_metric=job.report_metric, **hp)
 
 
 def _now() -> str:
