@@ -38,7 +38,7 @@ MODULES = [
     "nasbench_suite.cli",
     "nasbench_suite.oneshot", "nasbench_suite.oneshot.nb201_supernet", "nasbench_suite.oneshot.darts",
     "nasbench_suite.oneshot.gdas", "nasbench_suite.oneshot.setn", "nasbench_suite.oneshot.enas",
-    "nasbench_suite.oneshot.rsps", "nasbench_suite.oneshot.run",
+    "nasbench_suite.oneshot.rsps", "nasbench_suite.oneshot.run", "nasbench_suite.oneshot.perf",
 ]
 
 #: The classes whose own public methods and properties must be documented too.
