@@ -288,6 +288,7 @@ def test_killed_run_resumes_to_the_same_end(method, bench, tmp_path):
     seen = []
     resumed = run_oneshot(method, checkpoint_dir=tmp_path, on_epoch=seen.append, **kw)
     assert [r.epoch for r in seen] == [3]  # only the missing epoch ran
+    assert resumed.meta["resumed_epochs"] == 2 and whole.meta["resumed_epochs"] == 0
     assert resumed.cell == whole.cell and resumed.meta["alpha"] == whole.meta["alpha"]
     assert np.array_equal(resumed.incumbent_report, whole.incumbent_report)
 
@@ -330,6 +331,7 @@ def test_default_epochs_are_the_papers_and_a_fifth_on_digits():
 
 
 # ------------------------------------------------------------------ in a compare grid
+@pytest.mark.slow  # a worker process and a report: about 10 s
 def test_compare_mixes_oneshot_and_black_box_and_the_report_says_which(tmp_path):
     from nasbench_suite.cli import main
     from nasbench_suite.report.make import make_report

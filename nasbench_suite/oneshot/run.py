@@ -96,8 +96,15 @@ def run_oneshot(method, space=None, dataset: str = "digits", seed: int = 0, epoc
         settings = {"preset": p.to_dict(), "recipe": recipe.to_dict(), "hp": m.hyperparameters(),
                     "device": dev.type, "threads": threads}
         ckpt = os.path.join(os.fspath(checkpoint_dir), _method.checkpoint_name(method, dataset, seed, epochs, settings))
+    ran = []
+
+    def each_epoch(row):
+        ran.append(row.epoch)
+        if on_epoch is not None:
+            on_epoch(row)
+
     rows = _method.search(m, data, p, seed, epochs, device=dev, threads=threads, checkpoint=ckpt, recipe=recipe,
-                          on_epoch=on_epoch)
+                          on_epoch=each_epoch)
     cells = [r.cell for r in rows]
     if bench is not None:
         value = np.asarray(bench.query(cells, s_name, s_fid, tds), dtype=np.float64)
@@ -113,7 +120,7 @@ def run_oneshot(method, space=None, dataset: str = "digits", seed: int = 0, epoc
         "include_strategy_time": True, "strategy_kwargs": dict(hyperparameters),
         "hyperparameters": m.hyperparameters(), "recipe": recipe.to_dict(), "preset": p.name,
         "device": str(dev), "threads": threads if threads is not None else torch.get_num_threads(),
-        "resumed_epochs": 0, "alpha": [r.alpha for r in rows],
+        "resumed_epochs": len(rows) - len(ran), "alpha": [r.alpha for r in rows],
         "cost_model": cost_model_text(dev.type),
     }
     return Trajectory(time=np.cumsum(cost), cell=cells, fidelity=np.full(len(cells), np.nan if bench is None
