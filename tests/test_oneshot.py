@@ -367,3 +367,26 @@ def test_compare_refuses_bad_oneshot_settings(tmp_path, capsys, nb101_synthetic)
     assert "supernet" in capsys.readouterr().err
     assert main(base + ["--strategies", "dart"]) == 2
     assert "one-shot: darts_v1" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # a reduced report: about 10 s
+def test_report_script_reduced(tmp_path, bench):
+    import importlib.util
+    import json
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "oneshot_report.py"
+    spec = importlib.util.spec_from_file_location("oneshot_report", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.main(["--seeds", "2", "--epochs", "1", "--methods", "gdas", "--out", str(tmp_path)]) == 0
+    nums = json.loads((tmp_path / "numbers.json").read_text())
+    assert set(nums["runs"]) == {"gdas", "random_search", "regularized_evolution"}
+    vals = bench.row_values("test_acc", 7, "digits")
+    for runs in nums["runs"].values():
+        for r in runs:
+            v = bench.query(r["final_cell"], "test_acc", 7, "digits")
+            assert r["report"][-1] == v
+            assert r["final_rank"] == 1 + int(np.sum(vals > v))
+    text = (tmp_path / "README.md").read_text()
+    assert "a reduced run" in text and "| GDAS | one-shot |" in text and "| RS (black-box) | black-box |" in text
+    assert (tmp_path / "regret_time.png").is_file() and (tmp_path / "drift.png").is_file()
