@@ -364,6 +364,7 @@ def test_compare_mixes_oneshot_and_black_box_and_the_report_says_which(tmp_path)
     assert report["numbers"]["groups"][0]["one_shot"] == ["gdas"]
 
 
+@pytest.mark.slow  # builds the synthetic NB101 table (session fixture)
 def test_compare_refuses_bad_oneshot_settings(tmp_path, capsys, nb101_synthetic):
     from nasbench_suite.cli import main
 
