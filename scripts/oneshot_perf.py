@@ -64,7 +64,7 @@ def main(argv=None) -> int:
     lines += ["", "Every full search is far under the 10-minute target. An epoch: 9 weight steps of batch 64 "
               "on the 600 training images, the method's architecture steps on the 600 validation images, "
               "and the derivation of the epoch's cell (100 cells scored on validation batches for RSPS, "
-              "SETN and ENAS, which is most of their epoch).", "",
+              "SETN and ENAS: a large part of their epoch).", "",
               "| forward+backward, one digits batch of 64 (median) | ms | ratio |", "|---|---:|---:|",
               f"| supernet, mixed (every op of every edge: DARTS, SETN's alpha step) | {mix * 1e3:.2f} | "
               f"{mix / five:.2f}x the 5 networks |",
