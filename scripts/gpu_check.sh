@@ -29,3 +29,15 @@ fi
 if [[ -n "${OUT:-}" && -f reports/perf.md ]]; then
     cp reports/perf.md "$OUT/perf.md"
 fi
+
+# One-shot search (issue 16): one DARTS-V1 and one GDAS supernet epoch on
+# CIFAR-10 (synthetic data of the right shape when the real files are absent).
+oargs=()
+for a in "$@"; do [[ "$a" == "--smoke" ]] && oargs+=(--smoke); done
+if [[ -n "${OUT:-}" ]]; then
+    oargs+=(--out "$OUT/gpu_check_oneshot.json")
+fi
+"$PY" scripts/gpu_check_oneshot.py "${oargs[@]}"
+if [[ -n "${OUT:-}" && -f reports/perf.md ]]; then
+    cp reports/perf.md "$OUT/perf.md"
+fi

@@ -85,6 +85,7 @@ def make_report(results_path, out_dir=None, budgets=None, strategies=None, y: st
             agg.check_budgets(g, points)
         numbers["groups"].append(agg.table_numbers(g, points or agg.default_budgets(g.budget)))
         numbers["groups"][-1]["cost_model"] = cost_model_text(g)
+        numbers["groups"][-1]["one_shot"] = oneshot_strategies(g)
     if len(gs) > 1:
         from . import summary as sm
 
@@ -164,7 +165,8 @@ def _write_group_files(results, gs, numbers, out_dir, styles, y, log_x, y_scale,
                                       time_points))
         files += [f for paths in figures[-1].values() for f in paths]
     md = "\n".join(f"**{md_escape(num['benchmark'])} / {md_escape(num['dataset'])}.** "
-                   f"{md_escape(tables.caption(num))} {md_escape(_time_caption(num['cost_model']))}\n\n"
+                   f"{md_escape(tables.caption(num))} {md_escape(_time_caption(num['cost_model']))}"
+                   f"{md_escape(_oneshot_note(num.get('one_shot', [])))}\n\n"
                    + tables.markdown(num, decimals)
                    for num in numbers["groups"])
     tex = "\n".join(tables.latex(num, decimals, label=label)
@@ -190,6 +192,20 @@ def cost_model_text(g: agg.Group) -> str:
     return "; ".join(sorted({t.cost_model for s in g.strategies for t in g.trajectories(s)}))
 
 
+def oneshot_strategies(g: agg.Group) -> list:
+    """The group's strategies whose runs are one-shot searches (``meta["one_shot"]``,
+    nasbench_suite.oneshot): their rows are supernet epochs, their time measured seconds."""
+    return [s for s in g.strategies if any(t.meta.get("one_shot") for t in g.trajectories(s))]
+
+
+def _oneshot_note(names: list) -> str:
+    if not names:
+        return ""
+    return (f" One-shot methods: {', '.join(names)} (a supernet search: each of their 'queries' is a supernet "
+            "epoch and its derived cell, their time is measured seconds of the search, not a table's cost; the "
+            "grid's budget does not limit them).")
+
+
 def _time_caption(cost: str) -> str:
     return f"Time axis: {cost}."
 
@@ -207,7 +223,8 @@ def _overview(results, gs, numbers, figures, decimals, y, mo_section: str = "") 
     for g, num, figs in zip(gs, numbers["groups"], figures):
         time_caption = md_escape(_time_caption(num["cost_model"]))
         lines += [f"## {md_escape(g.benchmark)} / {md_escape(g.dataset)}", "",
-                  f"{md_escape(tables.caption(num))} {time_caption}", "", tables.markdown(num, decimals)]
+                  f"{md_escape(tables.caption(num))} {time_caption}{md_escape(_oneshot_note(num['one_shot']))}",
+                  "", tables.markdown(num, decimals)]
         for name, title in titles.items():
             png = next((p for p in figs.get(name, []) if p.endswith(".png")), None)
             if png:

@@ -64,7 +64,9 @@ def execute_job(job: Job) -> dict:
 
     t0, c0 = time.perf_counter(), time.thread_time()
     bench = _worker_benchmark(job.path, job.sha256)
-    if job.objectives:
+    if _is_oneshot(job.name):
+        traj = _run_oneshot_job(job, bench)
+    elif job.objectives:
         from .multiobjective import run_mo_search
 
         traj = run_mo_search(bench, job.name, job.seed, job.budget, objectives=list(job.objectives),
@@ -80,6 +82,26 @@ def execute_job(job: Job) -> dict:
                      "cpu_seconds": round(time.thread_time() - c0, 6),  # this thread's CPU time
                      "host": socket.gethostname(),
                      "pid": os.getpid(), "finished": _now()}}
+
+
+def _is_oneshot(name: str) -> bool:
+    from ..oneshot import is_oneshot
+
+    return is_oneshot(name)
+
+
+def _run_oneshot_job(job: Job, bench) -> Trajectory:
+    """A one-shot method's run (nasbench_suite.oneshot): it trains a supernet on
+    the data set named by ``train_dataset`` (default: the table's dataset) for
+    its own epochs, one thread, and the table scores each epoch's derived
+    cell; the grid's budget does not apply (its time axis is measured seconds)."""
+    from ..oneshot import run_oneshot
+
+    hp = dict(job.hyperparameters)
+    train = hp.pop("train_dataset", job.dataset)
+    hp.setdefault("threads", 1)
+    return run_oneshot(job.name, dataset=train, seed=job.seed, table=bench, table_dataset=job.dataset,
+                       search_metric=job.search_metric, report_metric=job.report_metric, **hp)
 
 
 def _now() -> str:

@@ -256,6 +256,8 @@ def parse_seeds(value) -> list[int]:
 
 
 def _strategy_entries(value) -> list[StrategyEntry]:
+    from ..oneshot import METHOD_NAMES, is_oneshot
+    from ..oneshot import hyperparameter_names as oneshot_hyperparameter_names
     from ..strategies import REGISTRY
 
     if isinstance(value, str):
@@ -272,12 +274,14 @@ def _strategy_entries(value) -> list[StrategyEntry]:
         if unknown:
             raise GridConfigError(f"strategy {item['name']!r}: unknown keys {sorted(unknown)}; put "
                                   "hyper-parameters under hyperparameters = {{...}}")
-        if item["name"] not in REGISTRY:
-            raise GridConfigError(f"unknown strategy {item['name']!r}; registered: {', '.join(REGISTRY)}")
+        oneshot = is_oneshot(item["name"])  # a one-shot method (nasbench_suite.oneshot) runs as a strategy
+        if item["name"] not in REGISTRY and not oneshot:
+            raise GridConfigError(f"unknown strategy {item['name']!r}; registered: {', '.join(REGISTRY)}; "
+                                  f"one-shot: {', '.join(METHOD_NAMES)}")
         hp = item.get("hyperparameters", {})
         if not isinstance(hp, dict):
             raise GridConfigError(f"strategy {item['name']!r}: hyperparameters must be a table, got {hp!r}")
-        valid = hyperparameter_names(item["name"])
+        valid = oneshot_hyperparameter_names(item["name"]) if oneshot else hyperparameter_names(item["name"])
         unknown = [k for k in hp if k not in valid]
         if unknown:
             takes = ", ".join(valid) if valid else "none"
@@ -485,7 +489,12 @@ def _benchmark_entries(value, dataset, search_metric, report_metric) -> list[Ben
 
 def _check_strategy_fits(s: StrategyEntry, b: BenchmarkEntry) -> None:
     """Builds the strategy once, as a run would, so bad hyper-parameters fail now."""
+    from ..oneshot import is_oneshot
     from ..strategies import make_strategy
+
+    if is_oneshot(s.name):
+        _check_oneshot_fits(s, b)
+        return
 
     try:
         strat = make_strategy(s.name, b.space, np.random.default_rng(0), **s.hyperparameters)
@@ -502,6 +511,25 @@ def _check_strategy_fits(s: StrategyEntry, b: BenchmarkEntry) -> None:
         if given and not any(k in text for k in s.hyperparameters):
             text += f" (hyper-parameters: {given})"
         raise GridConfigError(f"strategy {s.label!r} on {b.label}: {kind}{text}") from None
+
+
+def _check_oneshot_fits(s: StrategyEntry, b: BenchmarkEntry) -> None:
+    """A one-shot method needs PyTorch, a table of its supernet's space and valid hyper-parameters."""
+    from ..oneshot import RUN_SETTINGS
+
+    try:
+        from ..oneshot import make_method
+        from ..oneshot.nb201_supernet import SPACE
+    except ImportError as exc:
+        raise GridConfigError(f"strategy {s.label!r} is a one-shot method and needs PyTorch ({exc}); "
+                              "pip install 'nasbench-suite[train]'") from None
+    if b.space != SPACE.name:
+        raise GridConfigError(f"strategy {s.label!r} is a one-shot method with a supernet of the {SPACE.name} "
+                              f"space; {b.label} is a {b.space} table")
+    try:
+        make_method(s.name, **{k: v for k, v in s.hyperparameters.items() if k not in RUN_SETTINGS})
+    except (TypeError, ValueError) as exc:
+        raise GridConfigError(f"strategy {s.label!r} on {b.label}: {exc}") from None
 
 
 def _budget(value) -> Budget:
