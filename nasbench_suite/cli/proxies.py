@@ -34,8 +34,8 @@ def add_proxies_parser(commands) -> None:
     p.add_argument("--dataset", default=None,
                    help="the table's dataset to store under, also the data set of the minibatch (default: the "
                         "table's first)")
-    p.add_argument("--workers", type=bounded_int(1, MAX_THREADS), default=None,
-                   help="local worker processes (default: one per core)")
+    p.add_argument("--workers", type=bounded_int(0, MAX_THREADS), default=None,
+                   help="local worker processes (default: one per core; 0: in this process)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://HOST:PORT instead")
     p.add_argument("--seed", type=bounded_int(0, INT64_MAX), default=0,
                    help="seed of the initial weights and the minibatch (default: 0)")

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..train._torch import torch
+from ..train.presets import SPLITS_NB201
 from . import measures
 from .measures import ProxyUndefined
 
@@ -101,7 +102,7 @@ def _seed(seed: int, salt: int) -> int:
     return int(np.random.SeedSequence([int(seed), salt]).generate_state(1, np.uint64)[0] >> 1)
 
 
-def minibatch(dataset: str, batch_size: int = DEFAULT_BATCH, seed: int = 0, splits: str = "nb201",
+def minibatch(dataset: str, batch_size: int = DEFAULT_BATCH, seed: int = 0, splits: str = SPLITS_NB201,
               data_root=None, verify: bool = True) -> Batch:
     """``batch_size`` images of the training split of ``dataset`` (split by
     ``splits``, the preset's convention), drawn without replacement by a
@@ -189,7 +190,7 @@ def compute_many(names, model=None, *, space=None, cell=None, dataset: str | Non
             from ..train.presets import get_preset
 
             sp = None if space is None else _space_name(space)
-            splits = get_preset(sp, preset, strict=False).splits if sp is not None else "nb201"
+            splits = get_preset(sp, preset, strict=False).splits if sp is not None else SPLITS_NB201
             batch = minibatch(dataset, batch_size, seed, splits, data_root)
         else:
             batch = noise_batch(shape, classes, batch_size, seed)

@@ -19,16 +19,19 @@ mixed.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import time
+from datetime import datetime, timezone
 
 import numpy as np
 
 from . import DATA_FREE, DEFAULT_BATCH, check_names, dataset_shape
 
-PREFIX = "zc_"  # static metric name of a proxy: zc_<name>
+#: The static metric of proxy ``name`` is ``PREFIX + name`` (``zc_synflow``).
+PREFIX = "zc_"
 PROVENANCE_KEY = "proxies"
 _CHUNK = 16  # rows per task
 log = logging.getLogger("nasbench_suite.proxies")
@@ -112,7 +115,8 @@ def proxies_table(path, proxies, dataset: str | None = None, workers=None, sched
     / ``overrides``: the networks (default: those a generated table records,
     else the space's ``"official"``). ``rows``: table rows to compute instead
     of all (reports on a sample); ``max_rows``: stop after this many rows
-    (resumable). ``workers`` / ``scheduler``: as ``nasbench-suite generate``.
+    (resumable). ``workers`` / ``scheduler``: as ``nasbench-suite generate``
+    (``workers=0``: in this process, no pool).
     """
     from concurrent.futures import FIRST_COMPLETED, wait
 
@@ -178,7 +182,7 @@ def proxies_table(path, proxies, dataset: str | None = None, workers=None, sched
         meta["metrics"][metric_name(nm)] = (f"zero-cost proxy {nm} (nasbench_suite.proxies; higher predicts "
                                             f"better) on {source}")
     meta.setdefault("sessions", [])
-    session = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "torch": torch.__version__,
+    session = {"started": datetime.now(timezone.utc).isoformat(timespec="microseconds"), "torch": torch.__version__,
                "nasbench_suite": __version__, "cpu": cpu_name(), "cores": os.cpu_count(),
                "device": str(device or "cpu"), "proxies": names, "rows": 0, "cpu_seconds": 0.0,
                "wall_seconds": 0.0, "nan": 0}
@@ -194,7 +198,8 @@ def proxies_table(path, proxies, dataset: str | None = None, workers=None, sched
         compact(path, provenance={PROVENANCE_KEY: _with_session(meta, session)})
 
     try:
-        with open_executor(workers, scheduler) as (ex, slots, where):
+        with (_inline() if workers == 0 and not scheduler else open_executor(workers, scheduler)) \
+                as (ex, slots, where):
             session["executor"] = where
             queue = [todo[i:i + _CHUNK] for i in range(0, len(todo), _CHUNK)]
             pending = set()
@@ -226,6 +231,22 @@ def proxies_table(path, proxies, dataset: str | None = None, workers=None, sched
     return {"path": path, "proxies": names, "dataset": dataset, "rows": session["rows"],
             "cpu_seconds": session["cpu_seconds"], "wall_seconds": session["wall_seconds"],
             "nan": reasons_all, "targets": int(targets.size)}
+
+
+class _InlineExecutor:
+    """``submit`` runs the call in this process (``workers=0``: tests, notebooks)."""
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+
+        fut = Future()
+        fut.set_result(fn(*args))
+        return fut
+
+
+@contextlib.contextmanager
+def _inline():
+    yield _InlineExecutor(), 1, "this process"
 
 
 def _with_session(meta: dict, session: dict) -> dict:
