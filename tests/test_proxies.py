@@ -361,3 +361,18 @@ def test_cli_refuses_other_settings_and_unknown_names(tmp_path, capsys):
     assert "unknown proxy 'synflw'; known: params" in capsys.readouterr().err
     assert main(["proxies", path, "--proxies", "zen", "--dataset", "cifar10", "--workers", "0"]) == 2
     assert "no dataset 'cifar10'" in capsys.readouterr().err
+
+
+def test_the_reports_top_10_percent_precision_by_hand():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from proxies_report import precision_top
+
+    truth = np.arange(20.0)  # top 10% = rows 19 and 18
+    assert precision_top(truth.copy(), truth) == 1.0
+    assert precision_top(-truth, truth) == 0.0
+    score = np.zeros(20)
+    score[[19, 3]] = [5.0, 6.0]  # the proxy's top two: rows 3 and 19, one of them right
+    assert precision_top(score, truth) == 0.5
