@@ -151,7 +151,7 @@ def network(space, cell, num_classes: int, in_channels: int, preset="official", 
         return build_network(space, cell, int(num_classes), preset, in_channels=int(in_channels), **overrides)
 
 
-def _one(name: str, model, batch: Batch, seed: int, label: str):
+def _one(name: str, model, batch: Batch, seed: int):
     """(value, reason): NaN and why when the proxy is undefined for the network."""
     try:
         value = PROXIES[name](model, batch.x, batch.y, _seed(seed, _DRAW_SALT))
@@ -209,7 +209,7 @@ def compute_many(names, model=None, *, space=None, cell=None, dataset: str | Non
     for name in names:
         net = copy.deepcopy(model)
         net.train()
-        value, why = _one(name, net, batch, seed, label)
+        value, why = _one(name, net, batch, seed)
         if why is not None:
             log.warning("proxy %s of %s is NaN: %s", name, label, why)
             if reasons is not None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import time
 from datetime import datetime, timezone
@@ -34,7 +33,6 @@ from . import DATA_FREE, DEFAULT_BATCH, check_names, dataset_shape
 PREFIX = "zc_"
 PROVENANCE_KEY = "proxies"
 _CHUNK = 16  # rows per task
-log = logging.getLogger("nasbench_suite.proxies")
 
 
 def metric_name(proxy: str) -> str:
