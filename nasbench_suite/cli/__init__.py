@@ -2,7 +2,7 @@
 
 One entry point, :func:`main`, with a subcommand per job; one module per
 command group (:mod:`.hash`, :mod:`.space`, :mod:`.tables`, :mod:`.compare`,
-:mod:`.report`, :mod:`.generate`), the plumbing they share in :mod:`._common`.
+:mod:`.report`, :mod:`.generate`, :mod:`.proxies`), the plumbing they share in :mod:`._common`.
 The command is a thin layer over the library: the handlers read the
 arguments, call plain library functions and turn the library's exceptions
 into messages. Nothing in the library imports this package.
@@ -44,6 +44,7 @@ commands:
   download       fetch an official benchmark (resume, sha256) and convert it
   generate       train a whole tabular benchmark with the suite's own trainer
   verify         retrain random rows of a generated table and compare
+  proxies        zero-cost proxies for every row of a table, stored in it
   repair         salvage a table's damaged journal (keeps every valid record)
   hash           hash NAS-Bench-101 cells given as JSON lines
   space stats    enumerate a search space and print its counts
@@ -86,6 +87,7 @@ def build_parser() -> Parser:
     handler as ``run`` (``args.run(args) -> exit status``)."""
     # Imported here, not at the top: importing the package stays cheap.
     from . import compare, generate, report, space, tables
+    from .proxies import add_proxies_parser
     from .hash import add_hash_parser
 
     parser = Parser(prog=PROG, description=_MAIN_DESCRIPTION,
@@ -100,6 +102,7 @@ def build_parser() -> Parser:
     compare.add_compare_parser(commands)
     report.add_report_parser(commands)
     generate.add_generate_parsers(commands)  # generate, verify; imports no torch
+    add_proxies_parser(commands)  # imports no torch
 
     parser._space_parser = space_parser  # for 'nasbench-suite space' with no action
     return parser
@@ -161,7 +164,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 _COMMANDS = ("compare", "report", "convert", "import", "download", "generate", "verify", "repair", "hash",
-             "space")
+             "space", "proxies")
 
 # command -> (what it was doing, what to try) when memory runs out
 _MEMORY_HINTS = {
@@ -173,6 +176,7 @@ _MEMORY_HINTS = {
     "download": ("converting the download", "--no-convert, then convert on a machine with more memory"),
     "generate": ("training", "fewer --workers or --seeds"),
     "verify": ("retraining", "fewer --rows"),
+    "proxies": ("computing the proxies", "fewer --workers or a smaller --batch-size"),
     "hash": ("hashing", "a smaller input file or fewer --threads"),
     "space": ("enumerating the space", "fewer --threads"),
     "repair": ("reading the journal", "a machine with more memory (the journal is read whole)"),

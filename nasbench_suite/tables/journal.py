@@ -143,12 +143,15 @@ def _clean(where: str, what: str, values) -> dict:
 def _record(space: str, cell, dataset: str, seed: int, fidelity: float, metrics: dict,
             static: dict | None, where: str = "append_result") -> dict:
     """One journal record; InvalidResult (nothing written) for a bad argument."""
+    # A static-only record (no per-fidelity metrics: zero-cost proxies, a
+    # latency) may leave seed and fidelity None: it adds no repeat and no epoch.
+    static_only = not metrics and seed is None and fidelity is None
     rec = {
         "space": space,
         "cell": _cell_record(space, cell),
         "dataset": _check_name(where, "dataset", dataset),
-        "seed": _check_seed(where, seed),
-        "fidelity": _check_fidelity(where, fidelity),
+        "seed": None if static_only else _check_seed(where, seed),
+        "fidelity": None if static_only else _check_fidelity(where, fidelity),
         "metrics": _clean(where, "metrics", metrics),
         "static": _clean(where, "static", static),
     }
@@ -351,7 +354,8 @@ def append_result(path, space: str, cell, dataset: str, seed: int, fidelity: flo
     ``ValueError``): dataset and metric names are non-empty strs without
     ``/``, not ``.``/``..``; ``dataset`` is one of the table's (or of its
     journal's) unless ``new_dataset=True`` adds it; ``fidelity`` a finite
-    number of epochs > 0; ``seed`` an integer in 0..2**63-1; every value a
+    number of epochs > 0; ``seed`` an integer in 0..2**63-1 (both None for a
+    record of ``static`` metrics only: it adds no repeat and no epoch); every value a
     finite number, or NaN for a missing one; no name both a per-fidelity
     (``metrics``) and a ``static`` metric of a dataset. A journal of another
     table raises :class:`StaleJournal`."""
