@@ -87,6 +87,10 @@ def _check_float(name: str, value, low: float, high: float, *, low_open: bool, h
     return float(value)
 
 
+#: Bit generators whose ``advance(d)`` skips exactly d ``random()`` doubles.
+_ADVANCE_BY_DOUBLE = (np.random.PCG64, np.random.PCG64DXSM)
+
+
 class Reinforce(Strategy):
     name = "reinforce"
 
@@ -159,8 +163,43 @@ class Reinforce(Strategy):
         self.updates += 1
 
     # ---- ask/tell
+    def _redraw_batched(self, tries: int):
+        """Up to ``tries`` more draws from the unchanged policy (``invalid_reward``
+        None: an invalid draw updates nothing) until one is a cell, drawn in
+        growing batches: (vector, cell), or (None, None) when all are invalid.
+        The same draws, in the same order, and the same generator state after
+        as drawing one vector at a time: a batch's uniforms are the next
+        ``random()`` values, and the generator is rewound to just after the
+        valid draw (PCG64's ``advance``: one 64-bit step per double; the
+        buffered 32-bit half that 32-bit draws keep is restored)."""
+        n = self.sizes.size
+        cdf = np.cumsum(self.probabilities(), axis=1)[None]
+        high = self.sizes - 1
+        bg = self.rng.bit_generator
+        k = 16
+        while tries > 0:
+            k = min(k, tries)
+            saved = bg.state
+            xs = np.minimum((self.rng.random((k, n))[:, :, None] >= cdf).sum(axis=2), high)
+            for j in range(k):
+                cell = self.space.from_categorical(xs[j])
+                if cell is not None:
+                    bg.state = saved
+                    bg.advance((j + 1) * n)
+                    if saved.get("has_uint32"):  # advance drops the buffered half of a 64-bit draw; keep it
+                        state = bg.state
+                        state["has_uint32"], state["uinteger"] = saved["has_uint32"], saved["uinteger"]
+                        bg.state = state
+                    self.invalid_samples += j
+                    return xs[j].copy(), cell
+            self.invalid_samples += k
+            tries -= k
+            k = min(4 * k, 4096)
+        return None, None
+
     def _propose(self):
-        for _ in range(self.max_resamples):
+        cell = None
+        for i in range(self.max_resamples):
             x = self._sample_vector()
             cell = self.space.from_categorical(x)
             if cell is not None:
@@ -168,7 +207,11 @@ class Reinforce(Strategy):
             self.invalid_samples += 1
             if self.invalid_reward is not None:
                 self._update(x, self.invalid_reward)
-        else:
+            elif i + 1 < self.max_resamples and type(self.rng.bit_generator) in _ADVANCE_BY_DOUBLE:
+                # a policy stuck where most vectors are not cells: redraw in batches (the same draws)
+                x, cell = self._redraw_batched(self.max_resamples - i - 1)
+                break
+        if cell is None:
             cell = self.space.sample(self.rng)
             x = np.asarray(self.space.categorical(cell), dtype=np.int64)
         proposal = Proposal(cell)
