@@ -189,7 +189,7 @@ def main(argv=None) -> int:
     if out.exists():
         shutil.rmtree(out)
     t0 = time.perf_counter()
-    rep = make_report(str(results), str(out), split=True)
+    rep = make_report(str(results), str(out), split=True, dpi=110)  # PNGs for the web page; PDFs stay vector
     report_s = time.perf_counter() - t0
     total_s = time.perf_counter() - t_start
     by_s, by_b, cpu_s = strategy_seconds(results)

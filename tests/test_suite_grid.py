@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -302,13 +304,14 @@ def test_suite_perf_block_is_replaced_and_kept(tmp_path):
 def test_suite_recipes_protocols_resolve_on_the_real_tables(tmp_path):
     """Every suite recipe imports from its source_dir, and its protocol's metrics exist
     on every dataset of the table (what the suite grid checks before running)."""
-    from conftest import data_dir
     from nasbench_suite.tables.importers import import_table
+
+    data_dir = Path(os.environ.get("NASBENCH_SUITE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
     suite = _suite_script()
     tables = []
     for name, recipe in suite.suite_recipes().items():
-        source = data_dir() / recipe["source_dir"]
+        source = data_dir / recipe["source_dir"]
         if not source.is_dir():
             pytest.skip(f"{source} not found (set NASBENCH_SUITE_DATA)")
         tables.append((name, import_table(recipe=name, source=str(source), out=str(tmp_path / f"{name}.h5")),
