@@ -219,16 +219,21 @@ def main(argv=None) -> int:
         f"CPU time of the grid (parent and workers, user + system): {grid_cpu:.1f} s, i.e. "
         f"{idle:.1f} s of wall time on {workers} otherwise idle cores; the runs' own wall time summed "
         f"over workers: {cpu_total:.1f} s (inflated by the other processes on the machine)",
+    ] + ([
         f"- projected to the full suite ({FULL_SUITE} benchmark/datasets, at this grid's mean per "
         f"benchmark/dataset): {projected:.0f} s at the measured wall time, {idle_projected:.0f} s from the "
         f"CPU time on idle cores (target {TARGET_S:.0f} s: "
         f"{'met' if projected <= TARGET_S else 'met on idle cores only' if idle_projected <= TARGET_S else 'NOT met'})",
+        "- the projection assumes the missing benchmarks cost what these do per run; a strategy's time "
+        "grows with its encoding (BANANAS, REINFORCE) more than with the table, so it is an estimate "
+        "until the whole suite runs",
+    ] if n != FULL_SUITE else [
+        f"- the whole suite ({FULL_SUITE} benchmark/datasets): target {TARGET_S:.0f} s wall on this machine: "
+        f"{'met' if grid_s <= TARGET_S else 'met on idle cores only' if idle <= TARGET_S else 'NOT met'}",
+    ]) + [
         f"- BANANAS takes {100 * banana:.0f}% of the runs' CPU time ({cpu_s.get('bananas', 0.0):.1f} of "
-        f"{cpu_runs:.1f} s); the other five strategies together would project to "
+        f"{cpu_runs:.1f} s); the other five strategies together would take "
         f"{idle_projected * (1 - banana):.0f} s (idle cores) for the full suite",
-        f"- the projection assumes the missing benchmarks cost what these do per run; a strategy's time "
-        f"grows with its encoding (BANANAS, REINFORCE) more than with the table, so it is an estimate "
-        f"until the whole suite runs",
         f"- checking the grid (opening every table, resolving metrics, building each strategy once): "
         f"{resolve_s:.1f} s; importing tables this time: "
         + (", ".join(f"{k} {v:.1f} s" for k, v in import_s.items()) or "none (reused build/suite/)")
