@@ -15,7 +15,6 @@ import platform
 import subprocess
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -134,7 +133,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         perf = measure(data, Path(tmp))
 
-    L = [f"# NAS-Bench-Graph in the suite", "", "Made from the repository root (`../shared` beside it) with:", "",
+    L = ["# NAS-Bench-Graph in the suite", "", "Made from the repository root (`../shared` beside it) with:", "",
          "```bash", COMMAND, "```", "",
          "It reads `../shared/data/graph/*.bench` with the restricted unpickler and the spaces' keys from the "
          "compiled core (`_core.graph_keys`).", "",
@@ -152,7 +151,7 @@ def main(argv=None) -> int:
          f"| networks, skip contracted (`functional`) | {cf['functional']:,} ({cf['functional'] + 4:,} with the "
          f"all-skip choices) | {cp['functional']:,} |",
          f"| the package's benchmark keys (`benchmark_key`) | {cf['benchmark']:,} | {cp['benchmark']:,} |",
-         f"| architectures in each data file | " + ", ".join(f"{d} {len(files[d]):,}" for d in DATASETS) +
+         "| architectures in each data file | " + ", ".join(f"{d} {len(files[d]):,}" for d in DATASETS) +
          f" | proteins {len(files['proteins']):,} |",
          f"| benchmark keys of the cells = keys of the file | "
          f"{all(files[d] == cf['keys'] for d in DATASETS)} (all 8) | {files['proteins'] == cp['keys']} |",

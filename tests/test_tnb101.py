@@ -458,7 +458,6 @@ def test_real_counts_and_every_value_against_the_files(real):
 @pytest.mark.realdata
 def test_real_known_value_per_task(real):
     kind, b, records = real
-    space = MICRO if kind == "micro" else MACRO
     # record 0 of each task's first file: "(2, 3, 2, 3, 2, 3)" in both spaces (NASLib's idx 0)
     for task in TASKS:
         rec = records[task][0]
