@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from ..spaces import nb201
 from ..train._torch import nn, torch
-from ..train.nb201_net import EDGES, Nb201Network, ReLUConvBN, ResidualReduction
+from ..train.nb201_net import EDGES, Nb201Network, ResidualReduction, _edge_op
 
 __all__ = ["OPS", "SPACE", "MixedEdge", "SupernetCell", "Nb201Supernet", "build_supernet"]
 
@@ -54,17 +54,9 @@ class _Zero(nn.Module):
 
 
 def _op(op: str, c: int, bn_momentum: float, bn_eps: float) -> nn.Module:
-    if op == "none":
-        return _Zero()
-    if op == "skip_connect":
-        return nn.Identity()
-    if op == "nor_conv_1x1":
-        return ReLUConvBN(c, c, 1, 1, bn_momentum, bn_eps)
-    if op == "nor_conv_3x3":
-        return ReLUConvBN(c, c, 3, 1, bn_momentum, bn_eps)
-    if op == "avg_pool_3x3":
-        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
-    raise ValueError(f"unknown NB201 op {op!r}")
+    """The stand-alone network's module of ``op`` (train/nb201_net.py), with a
+    zero module for ``none``: the supernet's sum has a term for every op."""
+    return _Zero() if op == "none" else _edge_op(op, c, bn_momentum, bn_eps)
 
 
 class MixedEdge(nn.Module):

@@ -20,7 +20,8 @@ from __future__ import annotations
 import itertools
 
 from ..train._torch import torch
-from ._method import EpochContext, OneShotMethod, best_of_paths, path_cell, random_path
+from ._method import EpochContext, best_of_paths, path_cell, random_path
+from .rsps import Rsps
 
 __all__ = ["Setn", "top_k_paths"]
 
@@ -39,21 +40,13 @@ def top_k_paths(alpha, k: int) -> list:
     return [tuple(int(v) for v in _ALL_PATHS[i]) for i in order.tolist()]
 
 
-class Setn(OneShotMethod):
-    """SETN (module docstring); ``select_num``: candidate cells scored when deriving."""
+class Setn(Rsps):
+    """SETN (module docstring); ``select_num``: candidate cells scored when deriving
+    (its constructor and hyper-parameters are RSPS's)."""
 
     name = "setn"
     paper_epochs = 250
     digits_epochs = 50
-
-    def __init__(self, select_num: int = 100):
-        if int(select_num) < 1:
-            raise ValueError(f"select_num must be >= 1, got {select_num!r}")
-        self.select_num = int(select_num)
-
-    def hyperparameters(self) -> dict:
-        """How many cells the derivation scores."""
-        return {"select_num": self.select_num}
 
     def step(self, ctx: EpochContext, xt, yt, xv, yv) -> None:
         """A uniform path's weights on the training batch, then alpha (joint mode) on the validation batch."""

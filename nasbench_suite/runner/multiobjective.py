@@ -15,11 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from ..strategies import Proposal, Strategy, make_strategy
+from ..strategies import Proposal
 from ..strategies.multiobjective import MOResult
 from ..tables import Benchmark
-from .budget import Budget
-from .search import parse_metric
+from .search import parse_metric, setup_run
 from .trajectory import Trajectory
 
 __all__ = ["objective_matrix", "parse_objectives", "run_mo_search"]
@@ -106,19 +105,7 @@ def run_mo_search(benchmark, strategy, seed: int, budget, objectives=("valid_acc
     first = objs[0]
     r_name, r_fid = parse_metric(report_metric, bench, dataset) if report_metric else (first["metric"], fid)
     sign = 1.0 if first["higher_is_better"] else -1.0
-    budget = Budget.parse(budget)
-    if isinstance(n_workers, bool) or int(n_workers) != n_workers or n_workers < 1:
-        raise ValueError(f"n_workers must be a positive integer, got {n_workers!r}")
-    strat_seq, query_seq = np.random.SeedSequence(int(seed)).spawn(2)
-    if isinstance(strategy, str):
-        strategy = make_strategy(strategy, bench.space, np.random.default_rng(strat_seq),
-                                 **(strategy_kwargs or {}))
-    elif not isinstance(strategy, Strategy):
-        raise TypeError(f"strategy must be a registered name or a Strategy, got {type(strategy).__name__}")
-    elif strategy_kwargs:
-        raise ValueError("strategy_kwargs only apply when the strategy is given by name")
-    if strategy.space.name != bench.space:
-        raise ValueError(f"strategy searches {strategy.space.name} but the table is {bench.space}")
+    budget, strategy, query_seq = setup_run(bench, strategy, seed, budget, n_workers, strategy_kwargs)
     if strategy.multi_fidelity:
         raise ValueError(f"{strategy.name} is multi-fidelity; a multi-objective run trains every cell to "
                          f"{fid:g} epochs: use a single-fidelity strategy")

@@ -64,19 +64,7 @@ def run_search(benchmark, strategy, seed: int, budget, search_metric: str = "val
         raise ValueError(f"{bench.path}: unknown dataset {dataset!r}; it has {', '.join(bench.datasets)}")
     s_name, s_fid = parse_metric(search_metric, bench, dataset)
     r_name, r_fid = parse_metric(report_metric, bench, dataset)
-    budget = Budget.parse(budget)
-    if isinstance(n_workers, bool) or int(n_workers) != n_workers or n_workers < 1:
-        raise ValueError(f"n_workers must be a positive integer, got {n_workers!r}")
-    strat_seq, query_seq = np.random.SeedSequence(int(seed)).spawn(2)
-    if isinstance(strategy, str):
-        strategy = make_strategy(strategy, bench.space, np.random.default_rng(strat_seq),
-                                 **(strategy_kwargs or {}))
-    elif not isinstance(strategy, Strategy):
-        raise TypeError(f"strategy must be a registered name or a Strategy, got {type(strategy).__name__}")
-    elif strategy_kwargs:
-        raise ValueError("strategy_kwargs only apply when the strategy is given by name")
-    if strategy.space.name != bench.space:
-        raise ValueError(f"strategy searches {strategy.space.name} but the table is {bench.space}")
+    budget, strategy, query_seq = setup_run(bench, strategy, seed, budget, n_workers, strategy_kwargs)
     strategy.bind(bench.fidelities(dataset), s_fid)
     qrng = np.random.default_rng(query_seq)
     sign = 1.0 if higher_is_better(s_name) else -1.0  # strategies maximise sign * value
@@ -154,3 +142,24 @@ def run_search(benchmark, strategy, seed: int, budget, search_metric: str = "val
         incumbent_value=np.asarray(rows["incumbent_value"], dtype=np.float64),
         incumbent_report=np.asarray(rows["incumbent_report"], dtype=np.float64), meta=meta,
     )
+
+
+def setup_run(bench, strategy, seed: int, budget, n_workers, strategy_kwargs):
+    """What every run on a table sets up first, checked in this order: the
+    budget, the worker count, the strategy (built from its name with the
+    seed's first child generator, or checked) and its space against the
+    table's. Returns (Budget, Strategy, the SeedSequence of the query draws)."""
+    budget = Budget.parse(budget)
+    if isinstance(n_workers, bool) or int(n_workers) != n_workers or n_workers < 1:
+        raise ValueError(f"n_workers must be a positive integer, got {n_workers!r}")
+    strat_seq, query_seq = np.random.SeedSequence(int(seed)).spawn(2)
+    if isinstance(strategy, str):
+        strategy = make_strategy(strategy, bench.space, np.random.default_rng(strat_seq),
+                                 **(strategy_kwargs or {}))
+    elif not isinstance(strategy, Strategy):
+        raise TypeError(f"strategy must be a registered name or a Strategy, got {type(strategy).__name__}")
+    elif strategy_kwargs:
+        raise ValueError("strategy_kwargs only apply when the strategy is given by name")
+    if strategy.space.name != bench.space:
+        raise ValueError(f"strategy searches {strategy.space.name} but the table is {bench.space}")
+    return budget, strategy, query_seq
