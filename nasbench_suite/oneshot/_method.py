@@ -26,7 +26,6 @@ import contextlib
 import hashlib
 import json
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ..train._run import _seed_from, _torch_flags
-from ..train._torch import nn, torch
+from ..train._torch import nn, save_atomic, torch
 from ..train.loader import DeviceBatches
 from .nb201_supernet import OPS, SPACE
 
@@ -279,12 +278,7 @@ def _save(path: Path, net, w_opt, method, rows) -> None:
     state = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "net": net.state_dict(),
              "w_optimizer": w_opt.state_dict(), "method": method.state_dict(),
              "rows": [r.__dict__ for r in rows]}
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    save_atomic(state, path)
 
 
 def _load(path: Path, device) -> dict:

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import pareto
-from .base import Result, Strategy, check_positive_int
+from .base import Result, Strategy
+from .regularized_evolution import evolution_sizes
 
 __all__ = ["MOResult", "MORegularizedEvolution", "MultiObjectiveStrategy"]
 
@@ -92,17 +93,7 @@ class MORegularizedEvolution(MultiObjectiveStrategy):
     def __init__(self, space, rng, *, population_size: int | None = None, sample_size: int | None = None,
                  dedup: bool | str = True):
         super().__init__(space, rng, dedup=dedup)
-        d = self.space.strategy_defaults.get("regularized_evolution", {})
-        if (population_size is None and "population_size" not in d) or \
-                (sample_size is None and "sample_size" not in d):
-            raise ValueError(f"{self.space.name} publishes no regularized evolution defaults: "
-                             "give population_size and sample_size")
-        self.population_size = check_positive_int(
-            "population_size", d["population_size"] if population_size is None else population_size, 2)
-        self.sample_size = check_positive_int("sample_size", d["sample_size"] if sample_size is None else sample_size)
-        if self.sample_size > self.population_size:
-            raise ValueError(
-                f"sample_size ({self.sample_size}) must not exceed population_size ({self.population_size})")
+        self.population_size, self.sample_size = evolution_sizes(self.space, population_size, sample_size)
         self.population: collections.deque = collections.deque()  # (cell, objectives), oldest first
         self._asked = 0
 

@@ -34,19 +34,7 @@ class RegularizedEvolution(Strategy):
     def __init__(self, space, rng, *, population_size: int | None = None,
                  sample_size: int | None = None, dedup: bool | str = True):
         super().__init__(space, rng, dedup=dedup)
-        d = self.space.strategy_defaults.get(self.name, {})
-        if (population_size is None and "population_size" not in d) or \
-                (sample_size is None and "sample_size" not in d):
-            raise ValueError(f"{self.space.name} publishes no regularized evolution defaults: "
-                             "give population_size and sample_size")
-        self.population_size = check_positive_int(
-            "population_size", d["population_size"] if population_size is None else population_size, 2)
-        self.sample_size = check_positive_int(
-            "sample_size", d["sample_size"] if sample_size is None else sample_size)
-        if self.sample_size > self.population_size:
-            raise ValueError(
-                f"sample_size ({self.sample_size}) must not exceed population_size ({self.population_size})"
-            )
+        self.population_size, self.sample_size = evolution_sizes(self.space, population_size, sample_size)
         self.population: collections.deque = collections.deque()
         self._asked = 0
         self._told = 0
@@ -88,3 +76,20 @@ class RegularizedEvolution(Strategy):
         if self._kernel is not None:
             self._kernel.store(self._told % self.population_size, proposal.cell, value, self.rng)
         self._told += 1
+
+
+def evolution_sizes(space, population_size: int | None, sample_size: int | None) -> tuple[int, int]:
+    """(population, tournament) sizes of regularized evolution on ``space``:
+    the given ones, else the space's published defaults; checked (population
+    >= 2, 1 <= tournament <= population)."""
+    d = space.strategy_defaults.get("regularized_evolution", {})
+    if (population_size is None and "population_size" not in d) or \
+            (sample_size is None and "sample_size" not in d):
+        raise ValueError(f"{space.name} publishes no regularized evolution defaults: "
+                         "give population_size and sample_size")
+    population_size = check_positive_int(
+        "population_size", d["population_size"] if population_size is None else population_size, 2)
+    sample_size = check_positive_int("sample_size", d["sample_size"] if sample_size is None else sample_size)
+    if sample_size > population_size:
+        raise ValueError(f"sample_size ({sample_size}) must not exceed population_size ({population_size})")
+    return population_size, sample_size

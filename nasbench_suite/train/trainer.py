@@ -29,7 +29,7 @@ from pathlib import Path
 
 from .. import spaces
 from ._run import _DATA_SALT, _INIT_SALT, TrainResult, _seed_from, _torch_flags
-from ._torch import nn, torch
+from ._torch import nn, save_atomic, torch
 from .data import load_dataset
 from .loader import DeviceBatches
 from .networks import as_cell, build_network, count_flops, count_params
@@ -369,12 +369,7 @@ def _save_checkpoint(path: Path, model, optimizer, scaler, history, preset, spac
     }
     if scaler.is_enabled():
         state["scaler"] = scaler.state_dict()
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    save_atomic(state, path)
 
 
 def _load_checkpoint(path: Path, device) -> dict:
