@@ -376,3 +376,15 @@ def test_the_reports_top_10_percent_precision_by_hand():
     score = np.zeros(20)
     score[[19, 3]] = [5.0, 6.0]  # the proxy's top two: rows 3 and 19, one of them right
     assert precision_top(score, truth) == 0.5
+
+
+def test_proxy_scores_are_higher_is_better_unlike_the_costs_they_measure():
+    """zc_<name> is maximised by best() and by searches (a higher score predicts a better
+    network), while params, flops and latency stay costs."""
+    from nasbench_suite.tables._schema import higher_is_better
+
+    for name in ("zc_params", "zc_flops", "zc_synflow", "zc_l2_norm", "zc_epe_nas"):
+        assert higher_is_better(name), name
+    for name in ("params", "flops", "latency_pixel3", "valid_loss", "train_time"):
+        assert not higher_is_better(name), name
+    assert higher_is_better("valid_neg_loss") and higher_is_better("valid_acc")

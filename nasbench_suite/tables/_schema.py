@@ -34,6 +34,9 @@ UNITS = {
 _LOWER_IS_BETTER = ("loss", "time", "params", "flops", "latency")
 # Negated lower-is-better quantities, maximised (TransNAS-Bench-101's valid_neg_loss).
 _NEGATED = ("neg_",)
+# Zero-cost proxy scores (nasbench_suite.proxies, zc_<name>): a higher score predicts a
+# better network, whatever the proxy measures (zc_params, zc_flops).
+_PROXY_PREFIX = "zc_"
 
 # Metric arrays (cells, seeds, fidelities): chunks of this many cells keep a
 # single-cell read small and a whole-metric read sequential.
@@ -55,7 +58,10 @@ def units_of(metric: str) -> str:
 
 def higher_is_better(metric: str) -> bool:
     """Whether best() maximises ``metric``: not when it names a loss, time,
-    size or latency, unless negated (``neg_loss``: higher is better)."""
+    size or latency, unless negated (``neg_loss``: higher is better); a
+    zero-cost proxy score (``zc_<name>``, e.g. ``zc_params``) always is."""
+    if metric.startswith(_PROXY_PREFIX):
+        return True
     words = [w for w in _LOWER_IS_BETTER if w in metric]
     return not words or all(f"{n}{w}" in metric for w in words for n in _NEGATED)
 
