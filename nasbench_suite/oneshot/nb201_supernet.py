@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from ..spaces import nb201
 from ..train._torch import nn, torch
-from ..train.nb201_net import EDGES, Nb201Network, ResidualReduction, _edge_op
+from ..train.nb201_net import EDGES, Nb201Network, _edge_op, skeleton
 
 __all__ = ["OPS", "SPACE", "MixedEdge", "SupernetCell", "Nb201Supernet", "build_supernet"]
 
@@ -127,22 +127,11 @@ class Nb201Supernet(nn.Module):
     def __init__(self, num_classes: int, in_channels: int = 3, channels: int = 16, cells_per_stage: int = 5,
                  bn_momentum: float = 0.1, bn_eps: float = 1e-5, reduction: str = "residual"):
         super().__init__()
-        if reduction not in ("residual", "avgpool"):
-            raise ValueError(f"reduction must be 'residual' (the official block) or 'avgpool', got {reduction!r}")
+        self.stem, layers, c = skeleton(lambda width: SupernetCell(width, bn_momentum, bn_eps), in_channels,
+                                        channels, cells_per_stage, bn_momentum, bn_eps, reduction)
         self.config = dict(num_classes=num_classes, in_channels=in_channels, channels=channels,
                            cells_per_stage=cells_per_stage, bn_momentum=bn_momentum, bn_eps=bn_eps,
                            reduction=reduction)
-        c = channels
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, c, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(c, momentum=bn_momentum, eps=bn_eps))
-        layers = []
-        for stage in range(3):
-            if stage > 0 and reduction == "residual":
-                layers.append(ResidualReduction(c, 2 * c, bn_momentum, bn_eps))
-                c *= 2
-            elif stage > 0:
-                layers.append(nn.AvgPool2d(2, stride=2, ceil_mode=True))
-            layers.extend(SupernetCell(c, bn_momentum, bn_eps) for _ in range(cells_per_stage))
         self.cells = nn.ModuleList(layers)
         self.lastact = nn.Sequential(nn.BatchNorm2d(c, momentum=bn_momentum, eps=bn_eps), nn.ReLU())
         self.classifier = nn.Linear(c, num_classes)

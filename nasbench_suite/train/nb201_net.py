@@ -96,6 +96,30 @@ class ResidualReduction(nn.Module):
         return self.shortcut(x) + self.conv_b(self.conv_a(x))
 
 
+def skeleton(make_cell, in_channels: int, channels: int, cells_per_stage: int, bn_momentum: float,
+             bn_eps: float, reduction: str):
+    """The NB201 macro skeleton up to the last cell, built in this order (so
+    that seeded initial weights are the same wherever it is used): the stem,
+    then 3 stages of ``cells_per_stage`` cells ``make_cell(width)`` with a
+    reduction block before stages 2 and 3 (``"residual"``: the official
+    block, doubling the width; ``"avgpool"``: halve the resolution, keep the
+    width). Returns (stem, the list of stage modules, the last width)."""
+    if reduction not in ("residual", "avgpool"):
+        raise ValueError(f"reduction must be 'residual' (the official block) or 'avgpool', got {reduction!r}")
+    c = channels
+    stem = nn.Sequential(nn.Conv2d(in_channels, c, 3, padding=1, bias=False),
+                         nn.BatchNorm2d(c, momentum=bn_momentum, eps=bn_eps))
+    layers = []
+    for stage in range(3):
+        if stage > 0 and reduction == "residual":
+            layers.append(ResidualReduction(c, 2 * c, bn_momentum, bn_eps))
+            c *= 2
+        elif stage > 0:  # parameter-free: halve the resolution, keep the width
+            layers.append(nn.AvgPool2d(2, stride=2, ceil_mode=True))
+        layers.extend(make_cell(c) for _ in range(cells_per_stage))
+    return stem, layers, c
+
+
 class Nb201Network(nn.Module):
     """The NB201 network for one cell (6 op names in arch-string order)."""
 
@@ -103,19 +127,8 @@ class Nb201Network(nn.Module):
                  cells_per_stage: int = 5, bn_momentum: float = 0.1, bn_eps: float = 1e-5,
                  reduction: str = "residual"):
         super().__init__()
-        if reduction not in ("residual", "avgpool"):
-            raise ValueError(f"reduction must be 'residual' (the official block) or 'avgpool', got {reduction!r}")
-        c = channels
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, c, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(c, momentum=bn_momentum, eps=bn_eps))
-        layers = []
-        for stage in range(3):
-            if stage > 0 and reduction == "residual":
-                layers.append(ResidualReduction(c, 2 * c, bn_momentum, bn_eps))
-                c *= 2
-            elif stage > 0:  # parameter-free: halve the resolution, keep the width
-                layers.append(nn.AvgPool2d(2, stride=2, ceil_mode=True))
-            layers.extend(Nb201Cell(ops, c, bn_momentum, bn_eps) for _ in range(cells_per_stage))
+        self.stem, layers, c = skeleton(lambda width: Nb201Cell(ops, width, bn_momentum, bn_eps), in_channels,
+                                        channels, cells_per_stage, bn_momentum, bn_eps, reduction)
         self.cells = nn.Sequential(*layers)
         self.lastact = nn.Sequential(nn.BatchNorm2d(c, momentum=bn_momentum, eps=bn_eps), nn.ReLU())
         self.classifier = nn.Linear(c, num_classes)
