@@ -18,7 +18,7 @@ import numpy as np
 from ..strategies import Proposal
 from ..strategies.multiobjective import MOResult
 from ..tables import Benchmark
-from .search import parse_metric, setup_run
+from .search import open_run_table, parse_metric, setup_run
 from .trajectory import Trajectory
 
 __all__ = ["objective_matrix", "parse_objectives", "run_mo_search"]
@@ -95,10 +95,7 @@ def run_mo_search(benchmark, strategy, seed: int, budget, objectives=("valid_acc
     SeedSequence split into the strategy's generator and the query draws) and
     the same promise: same arguments, byte-identical trajectory.
     """
-    bench = benchmark if isinstance(benchmark, Benchmark) else Benchmark.open(benchmark)
-    dataset = dataset if dataset is not None else bench.datasets[0]
-    if dataset not in bench.datasets:
-        raise ValueError(f"{bench.path}: unknown dataset {dataset!r}; it has {', '.join(bench.datasets)}")
+    bench, dataset = open_run_table(benchmark, dataset)
     objs = parse_objectives(objectives, bench, dataset)
     dyn = [o["fidelity"] for o in objs if o["fidelity"] is not None]
     fid = max(dyn) if dyn else float(bench.fidelities(dataset)[-1])

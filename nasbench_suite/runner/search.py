@@ -58,10 +58,7 @@ def run_search(benchmark, strategy, seed: int, budget, search_metric: str = "val
     (:meth:`Benchmark.cost_description`).
     Same arguments give a byte-identical trajectory.
     """
-    bench = benchmark if isinstance(benchmark, Benchmark) else Benchmark.open(benchmark)
-    dataset = dataset if dataset is not None else bench.datasets[0]
-    if dataset not in bench.datasets:
-        raise ValueError(f"{bench.path}: unknown dataset {dataset!r}; it has {', '.join(bench.datasets)}")
+    bench, dataset = open_run_table(benchmark, dataset)
     s_name, s_fid = parse_metric(search_metric, bench, dataset)
     r_name, r_fid = parse_metric(report_metric, bench, dataset)
     budget, strategy, query_seq = setup_run(bench, strategy, seed, budget, n_workers, strategy_kwargs)
@@ -143,6 +140,16 @@ def run_search(benchmark, strategy, seed: int, budget, search_metric: str = "val
         incumbent_report=np.asarray(rows["incumbent_report"], dtype=np.float64), meta=meta,
     )
 
+
+
+def open_run_table(benchmark, dataset: str | None):
+    """(Benchmark, dataset) of a run: ``benchmark`` opened when it is a path;
+    ``dataset`` checked against the table's (default: its first)."""
+    bench = benchmark if isinstance(benchmark, Benchmark) else Benchmark.open(benchmark)
+    dataset = dataset if dataset is not None else bench.datasets[0]
+    if dataset not in bench.datasets:
+        raise ValueError(f"{bench.path}: unknown dataset {dataset!r}; it has {', '.join(bench.datasets)}")
+    return bench, dataset
 
 def setup_run(bench, strategy, seed: int, budget, n_workers, strategy_kwargs):
     """What every run on a table sets up first, checked in this order: the
