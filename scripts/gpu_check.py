@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from _perf_block import write_block  # noqa: E402  (scripts/)
 
 import numpy as np
 
@@ -149,14 +150,7 @@ def markdown(info: dict) -> str:
 
 
 def write_report(section: str, path: Path) -> None:
-    text = path.read_text() if path.exists() else ""
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section if text else section
-    path.write_text(text)
+    write_block(section, path, START, END)
 
 
 def main(argv=None) -> int:

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from _perf_block import write_block  # noqa: E402  (scripts/)
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -92,15 +93,8 @@ def main(argv=None) -> int:
     if args.out:
         Path(args.out).write_text(json.dumps(info, indent=2))
     if not args.smoke:
-        report = Path(args.report)
-        text = report.read_text() if report.exists() else ""
-        if START in text and END in text:
-            head, rest = text.split(START, 1)
-            text = head + section + rest.split(END, 1)[1].lstrip("\n")
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-        report.write_text(text)
-        print(f"wrote the oneshot-gpu block of {report}")
+        write_block(section, Path(args.report), START, END)
+        print(f"wrote the oneshot-gpu block of {args.report}")
     return 0
 
 

@@ -20,6 +20,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from _perf_block import write_block  # noqa: E402  (scripts/)
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -146,13 +147,7 @@ def markdown(info: dict) -> str:
 
 def write_report(section: str, path: Path) -> None:
     """Replaces the block between the markers of ``path`` (appends it when absent)."""
-    text = path.read_text() if path.exists() else ""
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section if text else section
-    path.write_text(text)
+    write_block(section, path, START, END)
 
 
 def main():

@@ -23,6 +23,7 @@ import platform
 import statistics
 import sys
 from pathlib import Path
+from _perf_block import write_block  # noqa: E402  (scripts/)
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -74,13 +75,7 @@ def main(argv=None) -> int:
               f"| the stand-alone network of that cell | {one * 1e3:.2f} | 1 |", "", END, ""]
     section = "\n".join(lines)
     report = Path(args.report)
-    text = report.read_text() if report.exists() else ""
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section if text else section
-    report.write_text(text)
+    write_block(section, report, START, END)
     print(f"wrote {report}")
     return 0
 
