@@ -78,6 +78,11 @@ ziggurat calls libm's ``log1p`` for draws beyond 3.65 standard deviations,
 about one in 4000; glibc's FMA and non-FMA variants differed on 0.05% of
 those inputs, by one ulp, which changes a proposal only if it reorders two
 Thompson draws.)
+- Zero-cost warm start (``warm_start="synflow"``, ``warm_start_n=3000``,
+  ``warm_start_k=num_init``; :mod:`.warmstart`): the initial evaluated set
+  is the K best of N random cells by the proxy (Abdelfattah et al. 2021's
+  warmup of predictor-based search) instead of random cells. Off by
+  default.
 - With several workers: until ``num_init`` results have been told, extra
   proposals are random cells. Afterwards a batch of ``k`` proposals is served
   from one fit; when it is used up the ensemble is refitted if results have
@@ -93,6 +98,7 @@ import numpy as np
 
 from .. import _core
 from .base import Strategy, check_positive_int
+from .warmstart import DEFAULT_N, WarmStartMixin
 
 
 def _check_positive_float(name: str, value) -> float:
@@ -182,15 +188,18 @@ def _mean_std(preds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.sqrt(sq / members)
 
 
-class Bananas(Strategy):
+class Bananas(WarmStartMixin, Strategy):
     name = "bananas"
 
     def __init__(self, space, rng, *, num_init: int = 10, k: int = 10, num_ensemble: int = 5,
                  num_candidates: int = 100, num_arches_to_mutate: int = 1, patience_factor: int = 5,
                  num_layers: int = 3, layer_width: int = 20, epochs: int = 150, batch_size: int = 32,
-                 lr: float = 0.01, max_steps: int | None = 200, dedup: bool | str = True):
+                 lr: float = 0.01, max_steps: int | None = 200, dedup: bool | str = True,
+                 warm_start: str | None = None, warm_start_n: int = DEFAULT_N, warm_start_k: int | None = None,
+                 warm_start_seconds: float | None = None):
         super().__init__(space, rng, dedup=dedup)
         self.num_init = check_positive_int("num_init", num_init)
+        self._init_warm_start(warm_start, warm_start_n, warm_start_k, warm_start_seconds, self.num_init)
         self.k = check_positive_int("k", k)
         self.num_ensemble = check_positive_int("num_ensemble", num_ensemble, 2)
         self.num_candidates = check_positive_int("num_candidates", num_candidates)
@@ -221,6 +230,10 @@ class Bananas(Strategy):
     def _propose(self):
         if self._init_left > 0:
             self._init_left -= 1
+            if self.warm_start is not None:
+                warm = self._warm_cell()
+                if warm is not None:
+                    return warm
             return self.space.sample(self.rng)
         if len(self._cells) < self.num_init:
             # Several workers: the initial results are not all in yet.

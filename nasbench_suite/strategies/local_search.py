@@ -9,20 +9,29 @@ move there (best improvement) and repeat; otherwise the search is stuck at a
 local optimum and restarts from the best of ``num_init`` new random cells.
 
 Defaults: ``num_init=10`` (NASLib's config).
+
+Zero-cost warm start (``warm_start="synflow"``, ``warm_start_n=3000``,
+``warm_start_k=num_init``; :mod:`.warmstart`): the first start is the best of
+the K best of N random cells by the proxy; restarts stay random. Off by
+default.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .base import Strategy, check_positive_int
+from .warmstart import DEFAULT_N, WarmStartMixin
 
 
-class LocalSearch(Strategy):
+class LocalSearch(WarmStartMixin, Strategy):
     name = "local_search"
 
-    def __init__(self, space, rng, *, num_init: int = 10, dedup: bool | str = True):
+    def __init__(self, space, rng, *, num_init: int = 10, dedup: bool | str = True,
+                 warm_start: str | None = None, warm_start_n: int = DEFAULT_N, warm_start_k: int | None = None,
+                 warm_start_seconds: float | None = None):
         super().__init__(space, rng, dedup=dedup)
         self.num_init = check_positive_int("num_init", num_init)
+        self._init_warm_start(warm_start, warm_start_n, warm_start_k, warm_start_seconds, self.num_init)
         self._init_left = self.num_init
         self._init_pending = 0
         self._init_best = None  # (cell, value)
@@ -41,6 +50,10 @@ class LocalSearch(Strategy):
             if self._init_left > 0:
                 self._init_left -= 1
                 self._init_pending += 1
+                if self.warm_start is not None:
+                    warm = self._warm_cell()
+                    if warm is not None:
+                        return warm
                 return self.space.sample(self.stream)
             # Waiting for the initial cells to finish (parallel workers):
             # keep the other workers busy with random cells.

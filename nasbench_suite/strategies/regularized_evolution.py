@@ -18,6 +18,11 @@ does): the population is then also kept as arrays (a ring buffer in age
 order) and one core call makes a proposal: tournament, mutation, canonical
 key and the dedup retries (each retry a fresh tournament, as when the base
 class asks again). The Python version of the same step serves the others.
+
+Zero-cost warm start (``warm_start="synflow"``, ``warm_start_n=3000``,
+``warm_start_k=population_size``; :mod:`.warmstart`): the initial population
+is the K best of N random cells by the proxy (Abdelfattah et al. 2021's
+warmup of aging evolution) instead of random cells. Off by default.
 """
 from __future__ import annotations
 
@@ -26,15 +31,19 @@ import math
 
 from ..spaces.base import SearchSpace
 from .base import Strategy, check_positive_int
+from .warmstart import DEFAULT_N, WarmStartMixin
 
 
-class RegularizedEvolution(Strategy):
+class RegularizedEvolution(WarmStartMixin, Strategy):
     name = "regularized_evolution"
 
     def __init__(self, space, rng, *, population_size: int | None = None,
-                 sample_size: int | None = None, dedup: bool | str = True):
+                 sample_size: int | None = None, dedup: bool | str = True, warm_start: str | None = None,
+                 warm_start_n: int = DEFAULT_N, warm_start_k: int | None = None,
+                 warm_start_seconds: float | None = None):
         super().__init__(space, rng, dedup=dedup)
         self.population_size, self.sample_size = evolution_sizes(self.space, population_size, sample_size)
+        self._init_warm_start(warm_start, warm_start_n, warm_start_k, warm_start_seconds, self.population_size)
         self.population: collections.deque = collections.deque()
         self._asked = 0
         self._told = 0
@@ -47,6 +56,10 @@ class RegularizedEvolution(Strategy):
     def _propose(self):
         self._asked += 1
         if self._asked <= self.population_size or len(self.population) < self.sample_size:
+            if self.warm_start is not None:
+                warm = self._warm_cell()
+                if warm is not None:
+                    return warm
             return self.space.sample(self.stream)
         if self._kernel is not None:
             return self._evolve_kernel()
