@@ -44,13 +44,16 @@ def _index(cell) -> int:
     return nb201.Cell.from_string(cell).index() if isinstance(cell, str) else cell.index()
 
 
-@pytest.mark.parametrize("name,k", [("regularized_evolution", 10), ("bananas", 10), ("local_search", 10)])
-def test_first_proposals_are_the_top_k_of_n(zc_table, name, k):
+@pytest.mark.parametrize("name,k,extra", [("regularized_evolution", 10, {}), ("bananas", 10, {}),
+                                          ("local_search", 10, {}),
+                                          ("predictor_local_search", 10, {"predictor": None})])
+def test_first_proposals_are_the_top_k_of_n(zc_table, name, k, extra):
     n = 200
     traj = run_search(zc_table, name, seed=3, budget={"queries": 25}, search_metric="valid_acc@12",
-                      report_metric="test_acc@200", strategy_kwargs={"warm_start": "known", "warm_start_n": n})
+                      report_metric="test_acc@200",
+                      strategy_kwargs={"warm_start": "known", "warm_start_n": n, **extra})
     # the N cells the strategy scored: the same generator, the same draws (plain recomputation)
-    s = make_strategy(name, "nb201", np.random.default_rng(np.random.SeedSequence(3).spawn(2)[0]))
+    s = make_strategy(name, "nb201", np.random.default_rng(np.random.SeedSequence(3).spawn(2)[0]), **extra)
     cells, keys = [], set()
     while len(cells) < n:
         c = s.space.sample(s.stream)

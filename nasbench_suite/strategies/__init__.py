@@ -16,6 +16,7 @@ REGISTRY = {
     "random_search": "random_search:RandomSearch",
     "regularized_evolution": "regularized_evolution:RegularizedEvolution",
     "local_search": "local_search:LocalSearch",
+    "predictor_local_search": "predictor_local_search:PredictorLocalSearch",
     "reinforce": "reinforce:Reinforce",
     "bananas": "bananas:Bananas",
     "successive_halving": "hyperband:SuccessiveHalving",

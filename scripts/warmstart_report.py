@@ -1,0 +1,277 @@
+"""Zero-cost warm start and predictor-guided local search against their cold
+versions (issue 17, item 5): writes ``reports/warmstart/``.
+
+    python scripts/warmstart_report.py
+
+On the embedded table (``tabular_data/nb201-digits.h5``, digits, search
+valid_acc@7, report test_acc@7, 100 queries) and on NB201 CIFAR-10 (the
+``nb201-full`` table, search valid_acc@12, report test_acc@200, 150
+queries): regularized evolution and BANANAS cold vs warm-started, local
+search vs its warm start, predictor-guided local search (mlp_ensemble) and
+its random-order ablation; ``--seeds`` seeds each (default 20, 0..19), one
+worker. Writes ``README.md`` (tables, captions), ``numbers.json`` and one
+figure per table (regret vs queries and vs simulated seconds). The proxy's
+simulated seconds per network (network build + proxy, one CPU thread) are
+the medians measured in ``reports/proxies/numbers.json``, on the table's
+network (digits) or the CIFAR-sized NB201 network; the time axis includes
+``warm_start_n`` x that.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+DEFAULT_NB201 = "/work/wt/artifacts/nb201-full.h5"
+N_WARM = 3000
+
+
+def tables(args):
+    """(key, settings) of each table the report runs on."""
+    return [
+        ("embedded", {"path": args.embedded, "dataset": "digits", "search": "valid_acc@7", "report": "test_acc@7",
+                      "queries": 100, "proxies": args.embedded_proxies.split(","), "timing": "digits",
+                      "title": "embedded table (nb201-digits, digits)"}),
+        ("nb201", {"path": args.nb201, "dataset": "cifar10", "search": "valid_acc@12", "report": "test_acc@200",
+                   "queries": 150, "proxies": args.nb201_proxies.split(","), "timing": "cifar",
+                   "title": "NB201 CIFAR-10 (nb201-full)"}),
+    ]
+
+
+def configs(proxies: list, seconds: dict) -> list:
+    """(label, strategy, kwargs, baseline label or None) of the runs on one table."""
+    out = []
+    for strat, short in (("regularized_evolution", "RE"), ("bananas", "BANANAS"), ("local_search", "LS")):
+        out.append((short, strat, {}, None))
+        for p in proxies:
+            out.append((f"{short} warm {p}", strat,
+                        {"warm_start": p, "warm_start_n": N_WARM, "warm_start_seconds": seconds[p]}, short))
+    out.append(("PLS random order", "predictor_local_search", {"predictor": None}, "LS"))
+    out.append(("PLS mlp_ensemble", "predictor_local_search", {"predictor": "mlp_ensemble"}, "LS"))
+    out.append(("PLS mlp_ensemble vs random order", None, None, None))  # a comparison row only
+    return out
+
+
+def _run(job):
+    from nasbench_suite.runner import run_search
+
+    path, dataset, search, report, queries, label, strat, kw, seed = job
+    t0 = time.process_time()
+    traj = run_search(path, strat, seed, {"queries": queries}, search_metric=search, report_metric=report,
+                      dataset=dataset, strategy_kwargs=kw)
+    return label, seed, traj.to_bytes(), time.process_time() - t0
+
+
+def paired(a, b, rng, n_boot: int = 10000):
+    """Mean paired difference a - b, its 95% bootstrap CI and the Wilcoxon p."""
+    import numpy as np
+
+    from nasbench_suite.report.aggregate import wilcoxon_p
+
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    d = d[np.isfinite(d)]
+    idx = rng.integers(0, d.size, size=(n_boot, d.size))
+    boot = d[idx].mean(axis=1)
+    lo, hi = np.quantile(boot, [0.025, 0.975])
+    return {"mean": float(d.mean()), "ci95": [float(lo), float(hi)], "wilcoxon_p": wilcoxon_p(np.asarray(a),
+                                                                                              np.asarray(b)),
+            "n": int(d.size)}
+
+
+def main(argv=None) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from nasbench_suite._machine import cpu_name
+    from nasbench_suite.report.aggregate import mean_se, query_matrix, time_matrix
+    from nasbench_suite.runner.search import parse_metric
+    from nasbench_suite.runner.trajectory import Trajectory
+    from nasbench_suite.strategies.warmstart import proxy_seconds
+    from nasbench_suite.tables import Benchmark
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--embedded", default=str(REPO / "tabular_data" / "nb201-digits.h5"))
+    ap.add_argument("--nb201", default=os.environ.get("NB201_FULL", DEFAULT_NB201))
+    ap.add_argument("--embedded-proxies", default="synflow,params")
+    ap.add_argument("--nb201-proxies", default="synflow")
+    ap.add_argument("--seeds", type=int, default=20)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--only", default=None, help="embedded or nb201")
+    ap.add_argument("--out", default=str(REPO / "reports" / "warmstart"))
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    timing = json.loads((REPO / "reports" / "proxies" / "numbers.json").read_text())
+    t_start = time.perf_counter()
+    numbers = {"argv": sys.argv[1:], "cpu": cpu_name(), "python": platform.python_version(), "seeds": args.seeds,
+               "warm_start_n": N_WARM, "tables": {}, "missing": []}
+    sections = []
+    for key, tb in tables(args):
+        if args.only and key != args.only:
+            continue
+        if not os.path.isfile(tb["path"]):
+            numbers["missing"].append(f"{key}: {tb['path']} not found")
+            continue
+        bench = Benchmark.open(tb["path"])
+        per_net = timing[f"seconds_per_network_{tb['timing']}"]
+        have = [p for p in tb["proxies"]
+                if f"zc_{p}" in bench.metrics(tb["dataset"])
+                and np.isfinite(bench.row_values(f"zc_{p}", None, tb["dataset"])).mean() > 0.99]
+        for p in tb["proxies"]:
+            if p not in have:
+                numbers["missing"].append(f"{key}: zc_{p} absent or incomplete in {tb['path']}")
+        seconds = {p: per_net["_build"] + per_net[p] for p in have}
+        cfgs = configs(have, seconds)
+        jobs = [(tb["path"], tb["dataset"], tb["search"], tb["report"], tb["queries"], label, strat, kw, seed)
+                for label, strat, kw, _ in cfgs if strat is not None for seed in range(args.seeds)]
+        trajs: dict = {}
+        cpu: dict = {}
+        with ProcessPoolExecutor(args.workers) as ex:
+            for label, seed, data, cpu_s in ex.map(_run, jobs, chunksize=4):
+                trajs.setdefault(label, {})[seed] = Trajectory.from_bytes(data)
+                cpu[label] = cpu.get(label, 0.0) + cpu_s
+        labels = [c[0] for c in cfgs if c[1] is not None]
+        r_name, r_fid = parse_metric(tb["report"], bench, tb["dataset"])
+        _, best = bench.best(r_name, r_fid, tb["dataset"])
+        runs = {lb: [trajs[lb][s] for s in range(args.seeds)] for lb in labels}
+        q = tb["queries"]
+        qm = {lb: query_matrix(runs[lb], q) for lb in labels}
+        t_end = min(float(t.time[-1]) for lb in labels for t in runs[lb])
+        t_first = min(float(t.time[0]) for lb in labels for t in runs[lb])
+        grid = np.geomspace(t_first, max(float(t.time[-1]) for lb in labels for t in runs[lb]), 200)
+        tm = {lb: time_matrix(runs[lb], grid) for lb in labels}
+        at_t = {lb: time_matrix(runs[lb], np.array([t_end]))[:, 0] for lb in labels}
+        rng = np.random.default_rng(0)
+        rows = []
+        for label, strat, kw, base in cfgs:
+            if strat is None:
+                a, b = "PLS mlp_ensemble", "PLS random order"
+            else:
+                a, b = label, base
+            entry = {"label": label}
+            if strat is not None:
+                fin = qm[label][:, -1]
+                entry.update(final_mean=float(fin.mean()), final_std=float(fin.std(ddof=1)),
+                             at_t_mean=float(np.nanmean(at_t[label])), at_t_std=float(np.nanstd(at_t[label], ddof=1)),
+                             cpu_s=cpu[label], warm=runs[label][0].meta.get("warm_start"))
+            if b is not None:
+                entry["vs"] = b
+                entry["paired_final"] = paired(qm[a][:, -1], qm[b][:, -1], rng)
+                entry["paired_at_t"] = paired(at_t[a], at_t[b], rng)
+            rows.append(entry)
+        # figure: rows = family, columns = queries / seconds
+        fams = [("RE and BANANAS", [lb for lb in labels if lb.startswith(("RE", "BANANAS"))]),
+                ("local search", [lb for lb in labels if lb.startswith(("LS", "PLS"))])]
+        fig, axes = plt.subplots(2, 2, figsize=(10, 7.5), squeeze=False)
+        cmap = plt.get_cmap("tab10")
+        for i, (fam, lbs) in enumerate(fams):
+            for j, (x, mats, xlabel) in enumerate(((np.arange(1, q + 1), qm, "queries (finished evaluations)"),
+                                                   (grid, tm, "simulated seconds (proxy time included)"))):
+                ax = axes[i][j]
+                for k, lb in enumerate(lbs):
+                    m, se = mean_se(best - mats[lb])
+                    ls = "-" if "warm" not in lb and "mlp" not in lb else "--"
+                    ax.plot(x, m, ls, color=cmap(k), label=lb)
+                    ax.fill_between(x, m - se, m + se, color=cmap(k), alpha=0.15, lw=0)
+                ax.set_yscale("log")
+                if j == 1:
+                    ax.set_xscale("log")
+                    ax.axvline(t_end, color="grey", lw=0.8, ls=":")
+                ax.set_xlabel(xlabel)
+                ax.set_ylabel(f"regret of {tb['report']} (%)")
+                ax.set_title(f"{fam}")
+                ax.legend(fontsize=7)
+        fig.suptitle(f"{tb['title']}: mean regret +- standard error over {args.seeds} seeds")
+        fig.tight_layout()
+        stem = f"{key}"
+        fig.savefig(out / f"{stem}.png", dpi=130)
+        fig.savefig(out / f"{stem}.pdf")
+        plt.close(fig)
+        cost_model = runs["RE"][0].cost_model
+        provs = {p: proxy_seconds(bench.provenance, p) for p in have}
+        numbers["tables"][key] = {"path": tb["path"], "dataset": tb["dataset"], "search": tb["search"],
+                                  "report": tb["report"], "queries": q, "best_report": best, "t_end": t_end,
+                                  "seconds_per_network": seconds, "provenance_seconds": provs,
+                                  "cost_model": cost_model, "rows": rows}
+        sections.append((key, tb, rows, t_end, best, seconds, provs, cost_model))
+    numbers["wall_s"] = round(time.perf_counter() - t_start, 1)
+    (out / "numbers.json").write_text(json.dumps(numbers, indent=1, sort_keys=True) + "\n")
+    (out / "README.md").write_text(readme(numbers, sections, args))
+    print(f"wrote {out} in {numbers['wall_s']} s")
+    return 0
+
+
+def _pm(m, s, d=2):
+    return f"{m:.{d}f} +- {s:.{d}f}"
+
+
+def _pair(p, d=2):
+    if p is None:
+        return ""
+    pv = p["wilcoxon_p"]
+    return f"{p['mean']:+.{d}f} [{p['ci95'][0]:+.{d}f}, {p['ci95'][1]:+.{d}f}], p={pv:.2g}" if pv is not None else ""
+
+
+def readme(numbers, sections, args) -> str:
+    lines = ["# Zero-cost warm start and predictor-guided local search", "",
+             "Made by one command:", "", "    python scripts/warmstart_report.py", "",
+             f"({numbers['wall_s']:.0f} s wall with {args.workers} worker processes on a shared 2-core machine, "
+             f"{numbers['cpu']}; Python {numbers['python']}.)", ""]
+    if numbers["missing"]:
+        lines += ["**Missing when this was made:** " + "; ".join(numbers["missing"]) + ".", ""]
+    lines += [
+        "What is compared (each over seeds 0.."
+        f"{numbers['seeds'] - 1}, one worker, the same seed giving the cold and the warm run the same "
+        "query draws):", "",
+        f"- **warm** = zero-cost warm start (`warm_start=PROXY, warm_start_n={numbers['warm_start_n']}`, "
+        "`warm_start_k` = the strategy's initial set: RE's population, BANANAS's and LS's `num_init`): the "
+        "initial cells are the K best of N random distinct cells by the proxy (Abdelfattah et al. 2021's "
+        "warmup). The N proxy scores are **not queries** (the query axis counts table evaluations only) but "
+        "they **are on the time axis**: each warm run's clock starts at N x (network build + proxy) seconds, "
+        "the one-thread CPU medians of `reports/proxies/numbers.json`.",
+        "- **PLS** = `predictor_local_search`: local search whose neighbourhood is evaluated in the order a "
+        "predictor fitted on every result so far ranks it, moving at the first improvement; "
+        "**PLS random order** is the same search with the neighbours in random order (what the predictor adds), "
+        "**LS** is NASLib's best-improvement local search.",
+        "- Final = at the end of the query budget; at T = at the simulated second T where the shortest run "
+        "ends (every run has used at least T seconds). Paired = mean difference (row - `vs`) over seeds "
+        "with its 95% bootstrap CI (10,000 resamples) and the two-sided Wilcoxon signed-rank p.", ""]
+    for key, tb, rows, t_end, best, seconds, provs, cost_model in sections:
+        lines += [f"## {tb['title']}", "",
+                  f"Table `{tb['path']}`, search {tb['search']}, report {tb['report']} (best in the table "
+                  f"{best:.2f}%), {tb['queries']} queries. Time axis: {cost_model}; warm runs add "
+                  + ", ".join(f"{p}: {numbers['warm_start_n']} x {s * 1e3:.1f} ms = {numbers['warm_start_n'] * s:.1f} s"
+                              for p, s in seconds.items()) + ".", ""]
+        for p, (sec, how) in provs.items():
+            lines.append(f"- The table's own provenance for {p}: "
+                         + (f"{sec * 1e3:.1f} ms per network ({how})." if sec is not None else f"none ({how})."))
+        lines += ["", f"![{key}]({key}.png)", "",
+                  f"| run | final {tb['report']} | at T = {t_end:.0f} s | vs | paired final | paired at T |",
+                  "|---|---:|---:|---|---|---|"]
+        for r in rows:
+            if "final_mean" in r:
+                lines.append(f"| {r['label']} | {_pm(r['final_mean'], r['final_std'])} | "
+                             f"{_pm(r['at_t_mean'], r['at_t_std'])} | {r.get('vs', '')} | "
+                             f"{_pair(r.get('paired_final'))} | {_pair(r.get('paired_at_t'))} |")
+            else:
+                lines.append(f"| {r['label']} | | | {r['vs']} | {_pair(r['paired_final'])} | "
+                             f"{_pair(r['paired_at_t'])} |")
+        lines.append("")
+    lines += ["`numbers.json` holds every number above (per run label: means, standard deviations, the paired "
+              "statistics, the warm start's record from the trajectories' meta, CPU seconds of the runs).", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
