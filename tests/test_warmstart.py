@@ -132,3 +132,12 @@ def test_bad_kwargs():
     s = make_strategy("local_search", "nb201", rng, warm_start="synflow")
     with pytest.raises(RuntimeError, match="needs proxy scores"):
         s.ask()
+
+
+def test_multiobjective_run_is_warm_started_too(zc_table):
+    from nasbench_suite.runner.multiobjective import run_mo_search
+
+    kw = {"warm_start": "known", "warm_start_n": 50, "warm_start_k": 4, "warm_start_seconds": 1.0}
+    traj = run_mo_search(zc_table, "regularized_evolution", 0, {"queries": 6},
+                         objectives=("valid_acc@12", "params"), strategy_kwargs=kw)
+    assert traj.meta["warm_start"]["seconds"] == 50.0 and traj.time[0] == 50.0 + traj.cost[0]

@@ -133,11 +133,7 @@ def run_search(benchmark, strategy, seed: int, budget, search_metric: str = "val
         # the time axis in words (Trajectory.cost_model), for every plot and table made from it
         "cost_model": bench.cost_description(s_fid if set(rows["fidelity"]) <= {s_fid} else None),
     }
-    if warm is not None:
-        meta["warm_start"] = warm
-        meta["cost_model"] += (f"; the clock starts at {warm['seconds']:g} s: zero-cost warm start, "
-                               f"{warm['scored']} networks x {warm['seconds_per_network']:g} s of "
-                               f"{warm['proxy']} (not queries)")
+    record_warm_up(meta, warm)
     return Trajectory(
         time=np.asarray(rows["time"], dtype=np.float64), cell=rows["cell"],
         fidelity=np.asarray(rows["fidelity"], dtype=np.float64),
@@ -161,6 +157,16 @@ def warm_up(strategy, bench, dataset: str) -> dict | None:
 
     scorer = proxy_scorer(bench, dataset, proxy, getattr(strategy, "warm_start_seconds", None))
     return strategy.warm_up(scorer)
+
+
+def record_warm_up(meta: dict, warm: dict | None) -> None:
+    """Puts a warm start's record (:func:`warm_up`) in a trajectory's meta
+    and its time in the cost model's words; nothing without one."""
+    if warm is not None:
+        meta["warm_start"] = warm
+        meta["cost_model"] += (f"; the clock starts at {warm['seconds']:g} s: zero-cost warm start, "
+                               f"{warm['scored']} networks x {warm['seconds_per_network']:g} s of "
+                               f"{warm['proxy']} (not queries)")
 
 
 def open_run_table(benchmark, dataset: str | None):
