@@ -127,8 +127,10 @@ def test_bad_kwargs():
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="need warm_start"):
         make_strategy("regularized_evolution", "nb201", rng, warm_start_k=3)
-    with pytest.raises(ValueError, match="must not exceed"):
+    with pytest.raises(ValueError, match="must not exceed warm_start_n"):
         make_strategy("bananas", "nb201", rng, warm_start="synflow", warm_start_n=5, warm_start_k=6)
+    with pytest.raises(ValueError, match="must not exceed the strategy's initial set"):
+        make_strategy("local_search", "nb201", rng, warm_start="synflow", warm_start_k=11)
     s = make_strategy("local_search", "nb201", rng, warm_start="synflow")
     with pytest.raises(RuntimeError, match="needs proxy scores"):
         s.ask()

@@ -149,6 +149,9 @@ class WarmStartMixin:
         self.warm_start = warm_start
         self.warm_start_n = check_positive_int("warm_start_n", warm_start_n)
         self.warm_start_k = check_positive_int("warm_start_k", initial if warm_start_k is None else warm_start_k)
+        if self.warm_start_k > initial:
+            raise ValueError(f"warm_start_k ({self.warm_start_k}) must not exceed the strategy's initial set "
+                             f"({initial}: RE's population_size, the others' num_init)")
         if self.warm_start_k > self.warm_start_n:
             raise ValueError(f"warm_start_k ({self.warm_start_k}) must not exceed warm_start_n ({self.warm_start_n})")
         self.warm_start_seconds = _check_seconds(warm_start_seconds)
