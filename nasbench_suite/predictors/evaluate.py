@@ -67,7 +67,8 @@ def _rank_metrics(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
 def evaluate(bench, metric: str, *, fidelity=None, dataset: str | None = None,
              predictors: Sequence[str] = PREDICTORS, zc: Sequence[str] = (), sizes: Sequence[int] = SIZES,
              n_test: int = N_TEST, seeds: int = SEEDS, seed: int = 0, encoding: str | None = None,
-             predictor_kwargs: dict | None = None, progress: Callable[[str], None] | None = None) -> dict:
+             predictor_kwargs: dict | None = None, progress: Callable[[str], None] | None = None,
+             return_rows: bool = False) -> dict:
     """Run the protocol on an open :class:`~nasbench_suite.tables.Benchmark`.
 
     ``metric``/``fidelity``/``dataset``: the target (mean over the table's
@@ -78,7 +79,8 @@ def evaluate(bench, metric: str, *, fidelity=None, dataset: str | None = None,
     Returns ``{"target", "n_rows", "n_pool", "sizes", "n_test", "seeds",
     "predictors", "zc", "runs": {variant: {str(size): {"spearman": [..],
     "kendall": [..], "fit_s": [..], "fit_cpu_s": [..], "query_s": [..]}}}}``
-    with one value per seed."""
+    with one value per seed; ``return_rows``: also ``"rows": [{"test": [..],
+    "train": [..]} per seed]`` (the table rows, the training pool in order)."""
     sizes = sorted({int(n) for n in sizes})
     if not sizes or sizes[0] < 2:
         raise ValueError(f"sizes must be integers >= 2, got {sizes!r}")
@@ -105,10 +107,12 @@ def evaluate(bench, metric: str, *, fidelity=None, dataset: str | None = None,
     keys = [name + ("+zc" if z else "") for _, name, z in variants]
     runs = {k: {str(n): {"spearman": [], "kendall": [], "fit_s": [], "fit_cpu_s": [], "query_s": []}
                 for n in sizes} for k in keys}
+    drawn = []
     for s in range(seeds):
         rng = np.random.default_rng(np.random.SeedSequence([seed, s]))
         rows = rng.permutation(pool)[:need]
         test, train = rows[:n_test], rows[n_test:]
+        drawn.append({"test": test.tolist(), "train": train.tolist()})
         cells = [bench.cell(int(r)) for r in rows]
         X = features(space, cells, encoding=encoding)
         X_test, X_train = X[:n_test], X[n_test:]
@@ -138,11 +142,14 @@ def evaluate(bench, metric: str, *, fidelity=None, dataset: str | None = None,
                 r["query_s"].append(query_s)
                 if progress is not None:
                     progress(f"seed {s} n={n} {key}: rho {rho:.3f} fit {fit_s:.3f}s")
-    return {"target": {"metric": metric, "fidelity": None if fidelity is None else float(fidelity),
-                       "dataset": dataset if dataset is not None else bench.datasets[0]},
-            "n_rows": int(y_all.size), "n_pool": int(pool.size), "sizes": sizes, "n_test": int(n_test),
-            "seeds": int(seeds), "seed": int(seed), "predictors": keys, "zc": list(zc),
-            "encoding": encoding if encoding is not None else space.predictor_encoding, "runs": runs}
+    result = {"target": {"metric": metric, "fidelity": None if fidelity is None else float(fidelity),
+                         "dataset": dataset if dataset is not None else bench.datasets[0]},
+              "n_rows": int(y_all.size), "n_pool": int(pool.size), "sizes": sizes, "n_test": int(n_test),
+              "seeds": int(seeds), "seed": int(seed), "predictors": keys, "zc": list(zc),
+              "encoding": encoding if encoding is not None else space.predictor_encoding, "runs": runs}
+    if return_rows:
+        result["rows"] = drawn
+    return result
 
 
 def summary(result: dict, stat: str = "spearman") -> dict:
