@@ -12,14 +12,14 @@ mean for a fixed noise-to-prior ratio, here ``alpha``). No spread
 (``has_std`` False) and no randomness: ``rng`` is accepted for the common
 interface and never drawn from. The result goes through BLAS, so its last
 bits may differ between machines (not the ordering of well separated
-predictions).
+predictions). One BLAS thread (:func:`~.base.one_thread`).
 """
 from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
 
-from .base import Predictor, check_positive_float
+from .base import Predictor, check_positive_float, one_thread
 
 
 class Ridge(Predictor):
@@ -33,6 +33,10 @@ class Ridge(Predictor):
         self.intercept_ = 0.0
 
     def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
+        with one_thread():
+            self._solve(X, y)
+
+    def _solve(self, X: np.ndarray, y: np.ndarray) -> None:
         x_mean = X.mean(axis=0)
         y_mean = float(y.mean())
         Xc = X - x_mean
@@ -42,4 +46,5 @@ class Ridge(Predictor):
         self.intercept_ = y_mean - float(x_mean @ self.coef_)
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
-        return X @ self.coef_ + self.intercept_
+        with one_thread():
+            return X @ self.coef_ + self.intercept_

@@ -25,23 +25,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from contextlib import contextmanager
-
 from .base import (Predictor, check_fraction, check_positive_float, check_positive_int, import_sklearn,
-                   sklearn_seed)
+                   one_thread, sklearn_seed)
 
 
-@contextmanager
 def _one_thread():
-    """OpenMP and BLAS on one thread (imports scikit-learn's modules first:
-    threadpoolctl limits only the libraries already loaded)."""
-    import importlib
-
-    from threadpoolctl import threadpool_limits
-    for module in ("sklearn.ensemble", "sklearn.gaussian_process"):  # OpenMP runtime, scipy's BLAS
-        importlib.import_module(module)
-    with threadpool_limits(1):
-        yield
+    """OpenMP and BLAS on one thread, scikit-learn's modules loaded first."""
+    return one_thread("sklearn.ensemble", "sklearn.gaussian_process")
 
 
 class GaussianProcess(Predictor):
