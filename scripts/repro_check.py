@@ -152,7 +152,7 @@ def state_digest(strategy) -> str | None:
     elif strategy.name == "bananas":
         if strategy._model is None:
             return None
-        h.update(np.ascontiguousarray(strategy._model.theta).tobytes())
+        h.update(np.ascontiguousarray(strategy._model.model.theta).tobytes())
         h.update(np.ascontiguousarray(strategy.predict(strategy._cells)).tobytes())
     elif strategy.name == "bohb":
         for fidelity in sorted(strategy._data):

@@ -28,7 +28,7 @@ import pytest
 
 from nasbench_suite import _core
 from nasbench_suite.strategies import REGISTRY
-from nasbench_suite.strategies import bananas as bananas_mod
+from nasbench_suite.predictors import mlp_ensemble as mlp_mod
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -75,12 +75,12 @@ def _reference_fit(theta, dims, members, X, y, order, steps, batch_size, lr, bet
     bananas.py did before the core took over): the same algorithm, other
     summation orders, so it agrees to rounding, not to the bit."""
     params = theta.copy()
-    shapes = bananas_mod._layer_shapes(members, dims[0], len(dims) - 2, dims[1])
-    views = bananas_mod._views(params, shapes)
+    shapes = mlp_mod._layer_shapes(members, dims[0], len(dims) - 2, dims[1])
+    views = mlp_mod._views(params, shapes)
     W, b = views[0::2], views[1::2]
     m1, m2 = np.zeros_like(params), np.zeros_like(params)
     grad = np.zeros_like(params)
-    gv = bananas_mod._views(grad, shapes)
+    gv = mlp_mod._views(grad, shapes)
     gW, gb = gv[0::2], gv[1::2]
     n = X.shape[0]
     per_epoch = -(-n // batch_size)
@@ -109,8 +109,8 @@ def _reference_fit(theta, dims, members, X, y, order, steps, batch_size, lr, bet
 
 
 def _reference_predict(theta, dims, members, X):
-    shapes = bananas_mod._layer_shapes(members, dims[0], len(dims) - 2, dims[1])
-    views = bananas_mod._views(theta, shapes)
+    shapes = mlp_mod._layer_shapes(members, dims[0], len(dims) - 2, dims[1])
+    views = mlp_mod._views(theta, shapes)
     h = np.repeat(X[None], members, axis=0)
     for i, (W, b) in enumerate(zip(views[0::2], views[1::2])):
         h = h @ W + b
@@ -125,7 +125,7 @@ def _problem(seed=0, n=45, d=14, members=3, width=8, layers=2):
     X[:, 3] = 0.0  # a column no row uses: no gradient, its weights stay put
     X[:, 5] *= 2.5
     y = rng.normal(size=n)
-    ens = bananas_mod._Ensemble(d, members, layers, width, rng)
+    ens = mlp_mod._Ensemble(d, members, layers, width, rng)
     return ens, X, y, rng
 
 
@@ -142,8 +142,8 @@ def test_core_ensemble_matches_the_numpy_reference(batch_size):
     want = _reference_fit(ens.theta, *args)
     assert not np.array_equal(got, ens.theta)
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
-    unused = bananas_mod._views(got, ens.shapes)[0][:, 3, :]
-    np.testing.assert_array_equal(unused, bananas_mod._views(ens.theta, ens.shapes)[0][:, 3, :])
+    unused = mlp_mod._views(got, ens.shapes)[0][:, 3, :]
+    np.testing.assert_array_equal(unused, mlp_mod._views(ens.theta, ens.shapes)[0][:, 3, :])
     Xq = (np.random.default_rng(9).random((30, X.shape[1])) < 0.4).astype(np.float64)
     np.testing.assert_allclose(_core.mlp_ensemble_predict(got, ens.dims, E, Xq),
                                _reference_predict(got, ens.dims, E, Xq), rtol=1e-12, atol=1e-12)

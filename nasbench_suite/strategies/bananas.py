@@ -30,6 +30,10 @@ Defaults, from the authors' code (naszilla/bananas ``params.py``
   dropped; unlike naszilla the list is capped at ``num_candidates``.
 - ITS with the population standard deviation of the ensemble's predictions.
 
+The ensemble is the ``mlp_ensemble`` predictor
+(:class:`nasbench_suite.predictors.mlp_ensemble.MLPEnsemble`), fitted afresh
+with this strategy's generator at every fit.
+
 Shrunk for the time limit (one fit plus acquisition in at most 0.2 s on a
 2-core CPU): the paper's networks have 10 hidden layers and train for the
 full 150 epochs, about 1.6e9 multiply-adds per fit at 150 results (0.6 s of
@@ -96,7 +100,7 @@ import numbers
 
 import numpy as np
 
-from .. import _core
+from ..predictors.mlp_ensemble import MLPEnsemble, _mean_std
 from .base import Strategy, check_positive_int
 from .warmstart import DEFAULT_N, WarmStartMixin
 
@@ -105,87 +109,6 @@ def _check_positive_float(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
     return float(value)
-
-
-def _views(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
-    """Consecutive views of ``flat`` with the given shapes."""
-    out, off = [], 0
-    for shape in shapes:
-        n = math.prod(shape)
-        out.append(flat[off:off + n].reshape(shape))
-        off += n
-    return out
-
-
-def _layer_shapes(members: int, n_in: int, num_layers: int, width: int) -> list[tuple[int, ...]]:
-    """Shapes of W0, b0, W1, b1, ... for ``members`` stacked networks."""
-    dims = [n_in] + [width] * num_layers + [1]
-    shapes = []
-    for fi, fo in zip(dims[:-1], dims[1:]):
-        shapes += [(members, fi, fo), (members, 1, fo)]
-    return shapes
-
-
-class _Ensemble:
-    """``members`` independent ReLU networks ``n_in -> width x num_layers -> 1``.
-    The parameters are one flat float64 vector in the layout of
-    :func:`_layer_shapes` (``W``/``b`` are views of it); training and
-    prediction run in the compiled core (``csrc/mlp.hpp``: float64, every sum
-    in a fixed order, the same bits on every machine)."""
-
-    def __init__(self, n_in: int, members: int, num_layers: int, width: int, rng: np.random.Generator):
-        self.dims = [n_in] + [width] * num_layers + [1]
-        self.shapes = _layer_shapes(members, n_in, num_layers, width)
-        self.theta = np.zeros(sum(math.prod(s) for s in self.shapes), dtype=np.float64)
-        views = _views(self.theta, self.shapes)
-        self.W, self.b = views[0::2], views[1::2]
-        for W in self.W:
-            limit = math.sqrt(6.0 / (W.shape[1] + W.shape[2]))  # Glorot uniform; biases stay 0
-            W[...] = rng.uniform(-limit, limit, size=W.shape)
-        self.members = members
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """(members, N) float64 predictions for inputs X of shape (N, n_in)."""
-        return _core.mlp_ensemble_predict(self.theta, self.dims, self.members,
-                                          np.ascontiguousarray(X, dtype=np.float64))
-
-    def fit(self, X: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int, lr: float,
-            rng: np.random.Generator, max_steps: int | None = None,
-            beta1: float = 0.9, beta2: float = 0.99, eps: float = 1e-7) -> None:
-        """Adam on the mean absolute error, ``epochs`` passes of mini-batches
-        (each member shuffles on its own), at most ``max_steps`` updates."""
-        X = np.ascontiguousarray(X, dtype=np.float64)
-        y = np.ascontiguousarray(y, dtype=np.float64)
-        n = X.shape[0]
-        per_epoch = -(-n // batch_size)
-        steps = epochs * per_epoch
-        if max_steps is not None:
-            steps = min(steps, max_steps)
-        order = None
-        if batch_size < n:
-            # Every epoch's row order per member, drawn up front in the order the
-            # epochs use them (one uniform per row; stable sort: ties, which
-            # have probability ~n^2 2^-53, in row order).
-            order = np.argsort(rng.random((-(-steps // per_epoch), self.members, n)), axis=2, kind="stable")
-        # With one batch per epoch (batch_size >= n) the rows go in their given order.
-        self.theta[...] = _core.mlp_ensemble_fit(self.theta, self.dims, self.members, X, y, order, steps,
-                                                 batch_size, lr, beta1, beta2, eps)
-
-
-def _mean_std(preds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per column of (members, N) predictions: the mean and the population
-    standard deviation, summing over the members in order (elementwise IEEE
-    operations only, so no SIMD or BLAS choice can change a bit)."""
-    members = preds.shape[0]
-    total = preds[0].copy()
-    for e in range(1, members):
-        total = total + preds[e]
-    mean = total / members
-    sq = np.zeros_like(mean)
-    for e in range(members):
-        dev = preds[e] - mean
-        sq = sq + dev * dev
-    return mean, np.sqrt(sq / members)
 
 
 class Bananas(WarmStartMixin, Strategy):
@@ -220,9 +143,7 @@ class Bananas(WarmStartMixin, Strategy):
         self._cells: list = []
         self._values: list[float] = []
         self._queue: list = []
-        self._model: _Ensemble | None = None
-        self._y_mean = 0.0
-        self._y_std = 1.0
+        self._model: MLPEnsemble | None = None
         self._fitted_on = 0  # results told when the model was last fitted
         self.fits = 0
 
@@ -255,16 +176,12 @@ class Bananas(WarmStartMixin, Strategy):
         if ok.size == 0:
             return False
         X = self.space.encode([self._cells[i] for i in ok], self.space.predictor_encoding)
-        y = values[ok]
-        # Mean and population std with exactly rounded sums (math.fsum): no
-        # summation order to depend on.
-        self._y_mean = math.fsum(y) / y.size
-        dev = y - self._y_mean
-        std = math.sqrt(math.fsum(dev * dev) / y.size)
-        self._y_std = std if std > 0 else 1.0
-        self._model = _Ensemble(X.shape[1], self.num_ensemble, self.num_layers, self.layer_width, self.rng)
-        self._model.fit(X, (y - self._y_mean) / self._y_std, epochs=self.epochs,
-                        batch_size=self.batch_size, lr=self.lr, rng=self.rng, max_steps=self.max_steps)
+        # The ensemble standardises the targets (math.fsum mean and std) and
+        # draws its initial weights, then its row orders, from self.rng.
+        self._model = MLPEnsemble(self.rng, num_ensemble=self.num_ensemble, num_layers=self.num_layers,
+                                  layer_width=self.layer_width, epochs=self.epochs,
+                                  batch_size=self.batch_size, lr=self.lr, max_steps=self.max_steps)
+        self._model.fit(X, values[ok])
         self._fitted_on = len(self._values)
         self.fits += 1
         return True
@@ -273,7 +190,7 @@ class Bananas(WarmStartMixin, Strategy):
         """(num_ensemble, N) predictions of the search metric by the last fit."""
         if self._model is None:
             raise RuntimeError("bananas: no model has been fitted yet")
-        return self._model.predict(self.space.encode(list(cells), self.space.predictor_encoding)) * self._y_std + self._y_mean
+        return self._model.predict_members(self.space.encode(list(cells), self.space.predictor_encoding))
 
     def _candidates(self) -> list:
         values = np.asarray(self._values, dtype=np.float64)
@@ -305,7 +222,8 @@ class Bananas(WarmStartMixin, Strategy):
         candidates = self._candidates()
         if not candidates:
             return []
-        preds = self._model.predict(self.space.encode(candidates, self.space.predictor_encoding))
+        preds = self._model.predict_members(self.space.encode(candidates, self.space.predictor_encoding),
+                                            standardised=True)
         draws = self.rng.normal(*_mean_std(preds))  # ITS
         best = np.argsort(-draws, kind="stable")[: self.k]
         return [candidates[i] for i in best]
