@@ -25,7 +25,7 @@ def _drive(strategy, f, n):
     return cells
 
 
-@pytest.mark.parametrize("predictor", [None])
+@pytest.mark.parametrize("predictor", [None, "mlp_ensemble", "ridge"])
 def test_valid_no_duplicates_deterministic(predictor):
     def run(seed):
         s = make_strategy("predictor_local_search", "nb201", np.random.default_rng(seed), predictor=predictor)
@@ -67,7 +67,7 @@ def test_random_order_finds_local_optimum_and_restarts():
     assert s.restarts >= 1 and s.moves >= 1
 
 
-def test_runs_on_a_table_and_with_warm_start(table):
+def test_runs_on_a_table_deterministically(table):
     a = run_search(table, "predictor_local_search", seed=2, budget={"queries": 40})
     b = run_search(table, "predictor_local_search", seed=2, budget={"queries": 40})
     assert len(a) == 40 and a.to_bytes() == b.to_bytes()
@@ -76,3 +76,15 @@ def test_runs_on_a_table_and_with_warm_start(table):
 def test_bad_predictor():
     with pytest.raises(ValueError, match="unknown predictor 'nope'"):
         make_strategy("predictor_local_search", "nb201", np.random.default_rng(0), predictor="nope")
+
+
+def test_works_without_torch_and_sklearn(table):
+    """The strategies must run without the [train] extra: torch (and scikit-learn) made unimportable."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['torch'] = None; sys.modules['sklearn'] = None\n"
+            "from nasbench_suite.runner import run_search\n"
+            f"t = run_search({table!r}, 'predictor_local_search', 0, {{'queries': 25}})\n"
+            "assert len(t) == 25 and 'torch' not in [m for m in sys.modules if sys.modules[m] is not None]\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
