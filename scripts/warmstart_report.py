@@ -6,10 +6,12 @@ versions (issue 17, item 5): writes ``reports/warmstart/``.
 On the embedded table (``tabular_data/nb201-digits.h5``, digits, search
 valid_acc@7, report test_acc@7, 100 queries) and on NB201 CIFAR-10 (the
 ``nb201-full`` table, search valid_acc@12, report test_acc@200, 150
-queries): regularized evolution and BANANAS cold vs warm-started, local
-search vs its warm start, predictor-guided local search (mlp_ensemble) and
-its random-order ablation; ``--seeds`` seeds each (default 20, 0..19), one
-worker. Writes ``README.md`` (tables, captions), ``numbers.json`` and one
+queries): regularized evolution, BANANAS and local search cold vs
+warm-started (N = 3000 with each proxy of ``--embedded-proxies`` /
+``--nb201-proxies``, default synflow and params; on the embedded table also
+synflow at N = 300), predictor-guided local search (mlp_ensemble) and its
+random-order ablation against local search; ``--seeds`` seeds each
+(default 20, 0..19), one simulated worker, ``--workers`` processes. Writes ``README.md`` (tables, captions), ``numbers.json`` and one
 figure per table (regret vs queries and vs simulated seconds). The proxy's
 simulated seconds per network (network build + proxy, one CPU thread) are
 the medians measured in ``reports/proxies/numbers.json``, on the table's

@@ -18,9 +18,10 @@ run is byte-identical to a run without these kwargs: no draw is made):
 - ``warm_start_n=3000``: cells scored. 3000 is the pool the paper's
   NAS-Bench-201 warmup drew from (as the issue cites it); on the embedded
   table (8,765 rows) it is a third of the classes.
-- ``warm_start_k=None``: cells kept, default the strategy's initial set
-  (RE ``population_size``, BANANAS and local search ``num_init``). With K
-  below that, the rest of the initial set is random as in the cold strategy.
+- ``warm_start_k=None``: cells kept, default (and at most) the strategy's
+  initial set (RE ``population_size``, BANANAS and local search
+  ``num_init``). With K below that, the rest of the initial set is random as
+  in the cold strategy.
 - ``warm_start_seconds=None``: simulated seconds to compute the proxy for one
   network; default from the table's provenance (``"proxies"`` sessions: CPU
   seconds / rows of the sessions that computed this proxy; when a session
@@ -29,7 +30,8 @@ run is byte-identical to a run without these kwargs: no draw is made):
 
 Honest time: the runner (:func:`~nasbench_suite.runner.search.run_search`)
 starts the simulated clock at ``N x seconds per network`` (N the cells
-actually scored): the proxy time counts against a seconds budget and is on
+actually scored; computed one after the other before any worker starts,
+also with several workers: a conservative charge): the proxy time counts against a seconds budget and is on
 the time axis of every plot. It is recorded in ``meta["warm_start"]`` and in
 ``meta["cost_model"]``. The N scores are not table queries: they do not
 count against a query budget and are not rows of the trajectory.
