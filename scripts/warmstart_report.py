@@ -209,12 +209,13 @@ def main(argv=None) -> int:
         fig.savefig(out / f"{stem}.pdf")
         plt.close(fig)
         cost_model = runs["RE"][0].cost_model
+        med_eval = float(np.median(np.concatenate([t.cost for t in runs["RE"]])))
         provs = {p: proxy_seconds(bench.provenance, p) for p in have}
         numbers["tables"][key] = {"path": tb["path"], "dataset": tb["dataset"], "search": tb["search"],
                                   "report": tb["report"], "queries": q, "best_report": best, "t_end": t_end,
                                   "seconds_per_network": seconds, "provenance_seconds": provs,
-                                  "cost_model": cost_model, "rows": rows}
-        sections.append((key, tb, rows, t_end, best, seconds, provs, cost_model))
+                                  "cost_model": cost_model, "median_evaluation_s": med_eval, "rows": rows}
+        sections.append((key, tb, rows, t_end, best, seconds, provs, cost_model, med_eval))
     numbers["wall_s"] = round(time.perf_counter() - t_start, 1)
     (out / "numbers.json").write_text(json.dumps(numbers, indent=1, sort_keys=True) + "\n")
     (out / "README.md").write_text(readme(numbers, sections, args))
@@ -231,6 +232,11 @@ def _pair(p, d=2):
         return ""
     pv = p["wilcoxon_p"]
     return f"{p['mean']:+.{d}f} [{p['ci95'][0]:+.{d}f}, {p['ci95'][1]:+.{d}f}], p={pv:.2g}" if pv is not None else ""
+
+
+def _verdict(p) -> str:
+    lo, hi = p["ci95"]
+    return "better" if lo > 0 else "worse" if hi < 0 else "no difference shown"
 
 
 def readme(numbers, sections, args) -> str:
@@ -256,8 +262,15 @@ def readme(numbers, sections, args) -> str:
         "**LS** is NASLib's best-improvement local search.",
         "- Final = at the end of the query budget; at T = at the simulated second T where the shortest run "
         "ends (every run has used at least T seconds). Paired = mean difference (row - `vs`) over seeds "
-        "with its 95% bootstrap CI (10,000 resamples) and the two-sided Wilcoxon signed-rank p.", ""]
-    for key, tb, rows, t_end, best, seconds, provs, cost_model in sections:
+        "with its 95% bootstrap CI (10,000 resamples) and the two-sided Wilcoxon signed-rank p.",
+        "- The proxy time is charged before the first evaluation, computed one network after the other "
+        "(`nasbench_suite.strategies.warmstart`). The seconds per network are the measured one-thread medians "
+        "rather than the table's provenance figure, because a session that computed several proxies together "
+        "records their time together (an upper bound for one; shown per table below).",
+        "- mlp_ensemble (the PLS default) trains in the compiled core with fixed-order sums: these trajectories "
+        "are the same bytes on any x86-64 machine. PLS with `gp` or `ridge` would go through BLAS and be "
+        "reproducible on one machine only.", ""]
+    for key, tb, rows, t_end, best, seconds, provs, cost_model, med_eval in sections:
         lines += [f"## {tb['title']}", "",
                   f"Table `{tb['path']}`, search {tb['search']}, report {tb['report']} (best in the table "
                   f"{best:.2f}%), {tb['queries']} queries. Time axis: {cost_model}; a warm run's clock starts "
@@ -265,7 +278,11 @@ def readme(numbers, sections, args) -> str:
                   + ", ".join(f"{p}: {s * 1e3:.1f} ms, {numbers['warm_start_n'] * s:.1f} s at N = "
                               f"{numbers['warm_start_n']}" for p, s in seconds.items())
                   + (f" ({tb['small_n']} x {next(iter(seconds.values())) * 1e3:.1f} ms at N = {tb['small_n']})"
-                     if tb["small_n"] and seconds else "") + ".", ""]
+                     if tb["small_n"] and seconds else "")
+                  + f". The median evaluation (RE's) costs {med_eval:.3g} s: "
+                  + ", ".join(f"{numbers['warm_start_n']} {p} scores cost as much as "
+                              f"{numbers['warm_start_n'] * s / med_eval:.1f} evaluations" for p, s in seconds.items())
+                  + ".", ""]
         for p, (sec, how) in provs.items():
             lines.append(f"- The table's own provenance for {p}: "
                          + (f"{sec * 1e3:.1f} ms per network ({how})." if sec is not None else f"none ({how})."))
@@ -280,6 +297,12 @@ def readme(numbers, sections, args) -> str:
                       _pm(r["at_t_mean"], r["at_t_std"])] if "final_mean" in r else ["", "", ""])
             pairs = [_pair(r.get(k)) for k in ("paired_early", "paired_final", "paired_at_t")]
             lines.append("| " + " | ".join([r["label"], *cells, r.get("vs", ""), *pairs]) + " |")
+        lines += ["", "Where the 95% CI of the paired difference excludes 0 (computed from the table above):", ""]
+        for r in rows:
+            if "vs" in r:
+                lines.append(f"- {r['label']} vs {r['vs']}: " + ", ".join(
+                    f"{what} {_verdict(r[k])}" for what, k in ((f"at {EARLY} queries", "paired_early"),
+                                                             ("final", "paired_final"), ("at T", "paired_at_t"))))
         lines.append("")
     lines += ["`numbers.json` holds every number above (per run label: means, standard deviations, the paired "
               "statistics, the warm start's record from the trajectories' meta, CPU seconds of the runs).", ""]
