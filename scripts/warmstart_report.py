@@ -297,10 +297,12 @@ def readme(numbers, sections, args) -> str:
                       _pm(r["at_t_mean"], r["at_t_std"])] if "final_mean" in r else ["", "", ""])
             pairs = [_pair(r.get(k)) for k in ("paired_early", "paired_final", "paired_at_t")]
             lines.append("| " + " | ".join([r["label"], *cells, r.get("vs", ""), *pairs]) + " |")
-        lines += ["", "Where the 95% CI of the paired difference excludes 0 (computed from the table above):", ""]
+        lines += ["", "Where the 95% CI of the paired difference excludes 0 (computed from the table above; \"better\" = the row's incumbent has the higher "
+                  "test accuracy):", ""]
         for r in rows:
             if "vs" in r:
-                lines.append(f"- {r['label']} vs {r['vs']}: " + ", ".join(
+                name = r["label"] if "final_mean" in r else "PLS mlp_ensemble"
+                lines.append(f"- {name} vs {r['vs']}: " + ", ".join(
                     f"{what} {_verdict(r[k])}" for what, k in ((f"at {EARLY} queries", "paired_early"),
                                                              ("final", "paired_final"), ("at T", "paired_at_t"))))
         lines.append("")
