@@ -192,7 +192,7 @@ def proxies_table(path, proxies, dataset: str | None = None, workers=None, sched
     meta.setdefault("metrics", {})
     for nm in names:
         meta["metrics"][metric_name(nm)] = (f"zero-cost proxy {nm} (nasbench_suite.proxies; higher predicts "
-                                            f"better) on {proxy_input(nm, batch_size)}")
+                                            f"better), reading {proxy_input(nm, batch_size)}")
     meta.setdefault("sessions", [])
     session = {"started": datetime.now(timezone.utc).isoformat(timespec="microseconds"), "torch": torch.__version__,
                "nasbench_suite": __version__, "cpu": cpu_name(), "cores": os.cpu_count(),
