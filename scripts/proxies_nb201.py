@@ -141,6 +141,7 @@ def report(table: Path, out: Path, zen_rows: np.ndarray, argv: list) -> str:
                      "nan_connected": {p: int((~np.isfinite(v) & connected).sum()) for p, v in vals.items()}}
             entry["nan_connected"]["zen"] = int((~np.isfinite(vals["zen"][zen_rows]) & connected[zen_rows]).sum())
             entry["done"]["zen"] = int(np.isfinite(vals["zen"][zen_rows]).sum())
+            entry["synflow_zero"] = int((vals["synflow"] == 0).sum())
             for p in PROXIES:
                 if entry["nan_connected"][p] == 0:
                     entry["stats"][p] = stats(vals[p], truth, valid)
@@ -222,7 +223,9 @@ def markdown(x: dict) -> str:
                          f"{s['top10_precision']:.3f} | {s['spearman_valid12']:.3f} | "
                          f"{'-' if pub is None else f'{pub:.3f}'} | {s['nan']} |")
         if "synflow" in st:
-            lines += ["", f"![synflow vs test accuracy, {LABEL[ds]}](nb201_{ds}.png) ([pdf](nb201_{ds}.pdf))"]
+            lines += ["", f"![synflow vs test accuracy, {LABEL[ds]}](nb201_{ds}.png) ([pdf](nb201_{ds}.pdf); the "
+                      f"{e['synflow_zero']:,} cells whose synflow is 0, no path from input to output, are off the "
+                      "log axis)"]
         lines.append("")
     sessions = x["sessions"]
     lines += ["## Compute", "",
@@ -236,16 +239,17 @@ def markdown(x: dict) -> str:
                      f"{1000 * s['cpu_seconds'] / max(s['rows'], 1):.0f} | {s['wall_seconds']:,.0f} | "
                      f"{s.get('executor', '?')}, {s['cpu']}, torch {s['torch']} |")
     if any(not s.get("named_dataset") for s in sessions):
-        lines += ["", "\\* A session written before sessions named their dataset: it ran the code before commit "
-                  "01aa007, which copied the network for every proxy (in the same-run benchmark "
-                  "`tests/benchmarks/test_bench_proxies.py` that reference takes 2-3x the time of the current code "
-                  "on this machine)."]
+        lines += ["", "\\* A session written before sessions named their dataset (its dataset is the one of "
+                  "the table's settings then); it ran with the network copied only where a proxy modifies it "
+                  "(commit 01aa007; the reference, a copy per proxy, takes 2-3x the time in the same-run "
+                  "benchmark `tests/benchmarks/test_bench_proxies.py`)."]
     for ds, e in x["datasets"].items():
         unrecorded = e["done"]["synflow"] - sum(
             s["rows"] for s in sessions if s["dataset"] == ds and "synflow" in s["proxies"])
         if unrecorded > 0:
-            lines += ["", f"{LABEL[ds]}: {unrecorded:,} rows of synflow/params/flops were computed by a session "
-                      "killed before it saved its record (restarted with the faster code); not counted above."]
+            lines += ["", f"{LABEL[ds]}: {unrecorded:,} rows of synflow/params/flops were computed by a first session "
+                      "(a copy of the network per proxy), killed before it saved its record to restart with the "
+                      "faster code; not counted above."]
     spf = [s for s in sessions if set(s["proxies"]) == set(PROXIES)]
     if spf:
         per = sum(s["cpu_seconds"] for s in spf) / max(sum(s["rows"] for s in spf), 1)
