@@ -186,7 +186,7 @@ def main(argv=None) -> int:
             truth = b.row_values("test_acc", fidelity=fid)[sample]
             valid = b.row_values("valid_acc", fidelity=fid)[sample]
             values = {nm: b.row_values(metric_name(nm))[sample] for nm in names}
-            settings = b.provenance["proxies"]["settings"]
+            settings = b.provenance["proxies"]["settings"][dataset]
             cells = [b.cell(int(r)) for r in sample[: args.time_cells]]
             space = b.search_space.name
     stats = correlations(values, truth, valid)
