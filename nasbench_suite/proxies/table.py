@@ -56,7 +56,7 @@ def _settings(space_name, dataset, preset, overrides, seed, batch_size, names) -
             "seed": int(seed), "batch_size": int(batch_size)}
 
 
-def _settings_of(meta: dict) -> dict:
+def settings_by_dataset(meta: dict) -> dict:
     """{dataset: settings} of a ``"proxies"`` provenance entry; a table written
     before the settings were kept per dataset holds one flat settings dict."""
     stored = meta.get("settings") or {}
@@ -172,7 +172,7 @@ def proxies_table(path, proxies, dataset: str | None = None, workers=None, sched
                              "choose another table")
         records = {int(r): space.record(b.cell(int(r))) for r in targets.tolist()}
     settings = _settings(space.name, dataset, p_name, p_over, seed, batch_size, names)
-    stored = _settings_of(prov.get(PROVENANCE_KEY) or {}).get(dataset)
+    stored = settings_by_dataset(prov.get(PROVENANCE_KEY) or {}).get(dataset)
     if stored is not None:
         diff = _compatible(stored, settings)
         if diff:
@@ -188,7 +188,7 @@ def proxies_table(path, proxies, dataset: str | None = None, workers=None, sched
     if max_rows is not None:
         todo = todo[: int(max_rows)]
     meta = dict(prov.get(PROVENANCE_KEY) or {})
-    meta["settings"] = {**_settings_of(meta), dataset: settings}
+    meta["settings"] = {**settings_by_dataset(meta), dataset: settings}
     meta.setdefault("metrics", {})
     for nm in names:
         meta["metrics"][metric_name(nm)] = (f"zero-cost proxy {nm} (nasbench_suite.proxies; higher predicts "
