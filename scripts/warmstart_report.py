@@ -3,7 +3,10 @@ versions (issue 17, item 5): writes ``reports/warmstart/``.
 
     python scripts/warmstart_report.py
 
-On the embedded table (``tabular_data/nb201-digits.h5``, digits, search
+The NB201 table with its proxies is ``build/proxies/nb201-full.h5``, which
+``python scripts/proxies_nb201.py`` writes (``--nb201`` or ``$NB201_FULL``
+name another copy; without it the NB201 part is listed as missing). On the
+embedded table (``tabular_data/nb201-digits.h5``, digits, search
 valid_acc@7, report test_acc@7, 100 queries) and on NB201 CIFAR-10 (the
 ``nb201-full`` table, search valid_acc@12, report test_acc@200, 150
 queries): regularized evolution, BANANAS and local search cold vs
@@ -32,7 +35,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-DEFAULT_NB201 = "/work/wt/artifacts/nb201-full.h5"
+#: written (with zc_synflow/params/flops of CIFAR-10) by scripts/proxies_nb201.py
+DEFAULT_NB201 = str(REPO / "build" / "proxies" / "nb201-full.h5")
 N_WARM = 3000
 EARLY = 30  # the table's early column: after this many queries
 
@@ -241,8 +245,12 @@ def _verdict(p) -> str:
 
 def readme(numbers, sections, args) -> str:
     lines = ["# Zero-cost warm start and predictor-guided local search", "",
-             "Made by one command:", "", "    python scripts/warmstart_report.py", "",
-             f"({numbers['wall_s']:.0f} s wall with {args.workers} worker processes on a shared 2-core machine, "
+             "Made by one command (from the repository root):", "",
+             "    python scripts/warmstart_report.py", "",
+             "It reads the NB201 table with zc_synflow/params/flops of CIFAR-10 from "
+             "`build/proxies/nb201-full.h5`, which `python scripts/proxies_nb201.py` writes (`--nb201 PATH` "
+             "names another copy).", "",
+             f"(The report itself: {numbers['wall_s']:.0f} s wall with {args.workers} worker processes on a shared 2-core machine, "
              f"{numbers['cpu']}; Python {numbers['python']}.)", ""]
     if numbers["missing"]:
         lines += ["**Missing when this was made:** " + "; ".join(numbers["missing"]) + ".", ""]
@@ -271,8 +279,9 @@ def readme(numbers, sections, args) -> str:
         "are the same bytes on any x86-64 machine. PLS with `gp` or `ridge` would go through BLAS and be "
         "reproducible on one machine only.", ""]
     for key, tb, rows, t_end, best, seconds, provs, cost_model, med_eval in sections:
+        shown = os.path.relpath(tb["path"], REPO) if str(tb["path"]).startswith(str(REPO)) else tb["path"]
         lines += [f"## {tb['title']}", "",
-                  f"Table `{tb['path']}`, search {tb['search']}, report {tb['report']} (best in the table "
+                  f"Table `{shown}`, search {tb['search']}, report {tb['report']} (best in the table "
                   f"{best:.2f}%), {tb['queries']} queries. Time axis: {cost_model}; a warm run's clock starts "
                   "at N x (build + proxy) seconds per network: "
                   + ", ".join(f"{p}: {s * 1e3:.1f} ms, {numbers['warm_start_n'] * s:.1f} s at N = "
