@@ -11,9 +11,11 @@ the proxies appended: ``+zc``) under
 :func:`nasbench_suite.predictors.evaluate.evaluate` (training sets of 10 to
 1000 cells, 200 test cells, 5 seeds). Tables: the embedded
 ``tabular_data/nb201-digits.h5``; NB201 (``nb201-full``: CIFAR-10,
-CIFAR-100, ImageNet16-120) from ``/work/wt/artifacts/nb201-full.h5`` when
-there (``--nb201``, with proxies), else imported from ``$NASBENCH_SUITE_DATA``
-(else ``../shared/data``) into ``build/predictors/``; TransNAS-Bench-101
+CIFAR-100, ImageNet16-120) from ``build/proxies/nb201-full.h5`` when there
+(``--nb201``: the table ``scripts/proxies_nb201.py`` writes, with the
+proxies ``zc_synflow``, ``zc_params``, ``zc_flops`` of the datasets it has
+them for), else imported from ``$NASBENCH_SUITE_DATA`` (else
+``../shared/data``) into ``build/predictors/`` (no proxies); TransNAS-Bench-101
 micro and NAS-Bench-Graph imported the same way. ``--only`` runs some
 benchmarks and merges them into an existing ``numbers.json``.
 """
@@ -193,8 +195,9 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(DEFAULT_OUT))
     ap.add_argument("--only", default=None, help="comma-separated benchmark keys: " + ",".join(BENCHMARKS))
     ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--nb201", default="/work/wt/artifacts/nb201-full.h5",
-                    help="an nb201-full table with zc_ proxies (used when present)")
+    ap.add_argument("--nb201", default=str(REPO / "build" / "proxies" / "nb201-full.h5"),
+                    help="an nb201-full table with zc_ proxies (used when present; scripts/proxies_nb201.py "
+                         "writes it)")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     out = Path(args.out)
@@ -233,12 +236,21 @@ def main(argv=None) -> int:
             "the digits table: one row per isomorphism class (8,765). The target is the final validation "
             "accuracy (NASLib's predictor study predicts the final validation accuracy), not the search "
             "protocol's 12-epoch proxy `valid_acc@12`.",
+            "Proxies: the zero-cost proxies the table stores (`nasbench-suite proxies`, one network per cell "
+            "from seed 0). NB201: `zc_synflow`, `zc_params`, `zc_flops` of the CIFAR-10-sized network "
+            "(`scripts/proxies_nb201.py`), for the datasets listed per benchmark; the digits table: the 13 "
+            "proxies once computed into it. Rows with a NaN proxy are left out of the pool (`usable`).",
             "The GP fits its hyper-parameters on at most 200 training cells and conditions on all of them "
-            "(`max_hyper_cells`; see `nasbench_suite.predictors.sklearn_models.GaussianProcess`).",
+            "(`max_hyper_cells`), with the RBF length scale bounded below by 1 (`min_length_scale`): see "
+            "`nasbench_suite.predictors.sklearn_models.GaussianProcess`. It is the weakest predictor on NB201 "
+            "CIFAR-10/100 (one isotropic length scale over the path encoding's 84 columns).",
             "mlp_ensemble is BANANAS's shrunk ensemble (3 hidden layers of 20, at most 200 Adam steps): the "
-            "strategy's own model, not the paper's 10-layer one.",
-            "Timings are wall clock on a shared machine: treat them as upper bounds; "
-            "tests/benchmarks/test_bench_predictors.py times fit at 1000 cells beside numpy references.",
+            "strategy's own model, not the paper's 10-layer one. With the step cap, 1000 cells get about 6 "
+            "epochs, so its curve can flatten between 500 and 1000.",
+            "Timings: wall clock (and CPU time of the fitting process) on a 2-core machine shared with other "
+            "jobs; a fit's wall time there is up to ~2-4x its CPU time, so the CPU column is the better "
+            "estimate of a quiet core. tests/benchmarks/test_bench_predictors.py times fit at 1000 cells "
+            "beside numpy references (`pytest tests/benchmarks/test_bench_predictors.py --benchmark-enable`).",
         ]})
     numbers_path.write_text(json.dumps(numbers, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     plot(numbers, out)
