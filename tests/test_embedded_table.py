@@ -102,3 +102,58 @@ def test_the_code_still_trains_the_recipe_the_table_records(table):
     assert settings.group_seeds and settings.seeds == (0, 1)
     check_same_recipe(TABLE, prov, settings.trainer())
     assert prov["preset"]["epochs"] == 7 and prov["preset"]["batch_size"] == 50
+
+
+def test_it_ships_all_13_zero_cost_proxies_for_every_row(table):
+    """The table holds the 13 proxies of every row (issue 17) as static
+    metrics, with the settings they were computed with; only proxies that can
+    be undefined on some network (a degenerate kernel, an output that does not
+    depend on the input) have NaN, and few."""
+    from nasbench_suite.cli.proxies import PROXY_NAMES  # the registry's names, without torch
+
+    b = table[0]
+    assert len(PROXY_NAMES) == 13
+    prov = b.provenance["proxies"]
+    settings = prov["settings"].get("digits", prov["settings"])  # per dataset (or one flat dict: older tables)
+    assert {k: settings[k] for k in ("space", "dataset", "seed", "batch_size")} == \
+        {"space": "nb201", "dataset": "digits", "seed": 0, "batch_size": 64}
+    assert prov["sessions"] and all(s["cpu_seconds"] > 0 for s in prov["sessions"])
+    for name in PROXY_NAMES:
+        v = b.row_values(f"zc_{name}")
+        assert v.shape == (8765,)
+        nan = int(np.isnan(v).sum())
+        if name in ("params", "flops", "synflow", "l2_norm", "snip", "grad_norm"):
+            assert nan == 0, name
+        else:
+            assert nan <= 0.05 * v.size, (name, nan)
+        assert np.isfinite(v[~np.isnan(v)]).all()
+    # parameter counts are the networks': the same as the static metric `params` the training recorded
+    assert np.array_equal(b.row_values("zc_params"), b.row_values("params").astype(np.float64))
+
+
+def test_stored_proxies_are_what_the_code_computes(table):
+    """Three rows recomputed from the recorded settings. params and flops are
+    counts (exact); synflow runs in float64 (one rounding per operation, well
+    within 1e-9 relative); l2_norm is a float32 sum of squares of the initial
+    weights; snip, grad_norm, fisher and zen sum float32 products of one
+    minibatch's gradients or activations (different SIMD kernels reorder the
+    sums: a few ulps per term, far below 1e-3 relative). The others (grasp's
+    Hessian-gradient product, jacov's and nwot's log-determinants, epe_nas's
+    correlations, plain) can be ill-conditioned on some cells and are left to
+    the proxies' own tests."""
+    pytest.importorskip("torch")
+    from nasbench_suite import proxies as P
+
+    b = table[0]
+    s = b.provenance["proxies"]["settings"]
+    s = s.get("digits", s)  # per dataset (or one flat dict: older tables)
+    s = s.get("digits", s)  # per dataset (or one flat dict: older tables)
+    tol = {"params": 0.0, "flops": 0.0, "synflow": 1e-9, "l2_norm": 1e-5, "snip": 1e-3, "grad_norm": 1e-3,
+           "fisher": 1e-3, "zen": 1e-3}
+    rows = np.random.default_rng(7).choice(8764, 3, replace=False)
+    for r in rows.tolist():
+        got = P.compute_many(list(tol), space="nb201", cell=b.cell(r), dataset="digits", preset=s["preset"],
+                             seed=s["seed"], batch_size=s["batch_size"], **s["overrides"])
+        for name, rel in tol.items():
+            want = float(b.row_values(f"zc_{name}")[r])
+            assert got[name] == pytest.approx(want, rel=rel, abs=0 if rel == 0 else 1e-12), (r, name)

@@ -323,6 +323,18 @@ def test_bad_input_is_named():
         run_oneshot("gdas", epochs=1, not_a_setting=3)
 
 
+def test_amp_is_bfloat16_only_and_refused_where_the_card_lacks_it():
+    # CPU: never; CUDA with bfloat16: by default or when asked; without: float32
+    # by default, and amp=True is refused (float16 would need a gradient scaler).
+    assert [_method.amp_choice(False, a, b) for a in (None, True, False) for b in (True, False)] == [False] * 6
+    assert _method.amp_choice(True, None, True) is True
+    assert _method.amp_choice(True, False, True) is False
+    assert _method.amp_choice(True, None, False) is False
+    assert _method.amp_choice(True, False, False) is False
+    with pytest.raises(ValueError, match="bfloat16.*amp=False"):
+        _method.amp_choice(True, True, False)
+
+
 def test_checkpoint_of_another_kind_is_refused(tmp_path):
     bad = tmp_path / "x.pt"
     torch.save({"format": "something else"}, bad)

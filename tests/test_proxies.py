@@ -249,11 +249,43 @@ def test_same_seed_same_values_and_the_global_generator_untouched():
     assert c["synflow"] != a["synflow"] and c["snip"] != a["snip"]
 
 
+def test_copies_only_where_a_proxy_modifies_the_network():
+    """compute_many hands the read-only proxies the network itself and the last modifying proxy
+    the network it built: the values are those of a fresh copy per proxy, in the order asked."""
+    import copy
+
+    from nasbench_suite.train.presets import get_preset
+
+    names = ["synflow", "params", "zen", "flops", "snip", "l2_norm"]
+    got = P.compute_many(names, cell=CELL, seed=2, **DIGITS)
+    assert list(got) == names
+    net = P.network("nb201", CELL, 10, 1, "digits", seed=2)
+    batch = P.minibatch("digits", 16, 2, get_preset("nb201", "digits").splits)
+    want = {}
+    for name in names:
+        fresh = copy.deepcopy(net)
+        fresh.train()
+        want[name] = P._one(name, fresh, batch, 2)[0]
+    assert got == want
+
+
 def test_a_model_is_not_modified():
     net = P.network("nb201", CELL, 10, 1, "digits", seed=0)
     before = {k: v.clone() for k, v in net.state_dict().items()}
     P.compute_many(["synflow", "zen", "grasp"], net, dataset="digits", batch_size=8)
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+    net.eval()  # the read-only proxies get the model itself: its mode is given back
+    P.compute_many(["params", "flops", "synflow"], net, dataset="digits", batch_size=8)
+    assert not net.training and all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+
+
+def test_zen_of_the_cifar10_and_cifar100_networks_differ():
+    """Same body, same seed, but zen draws its inputs after redrawing every layer, the
+    classifier (10 or 100 outputs) included: the inputs differ, so the scores do."""
+    small = dict(channels=4, cells_per_stage=1)
+    z10, z100 = (P.compute("zen", space="nb201", cell=CELL, dataset=ds, batch_size=4, **small)
+                 for ds in ("cifar10", "cifar100"))
+    assert math.isfinite(z10) and math.isfinite(z100) and z10 != z100
 
 
 def test_data_free_proxies_need_no_data_files(monkeypatch):
@@ -309,12 +341,14 @@ def test_a_static_only_journal_record_has_no_seed_or_fidelity(tmp_path):
         append_result(path, "nb201", 7, "digits", None, None, {"test_acc": 1.0})
 
 
-def _table(path, cells):
+def _table(path, cells, datasets=("digits",)):
     b = TableBuilder("nb201")
     b.lookup = "class"
-    b.add_dataset("digits", [0, 1], [1, 2])
+    for ds in datasets:
+        b.add_dataset(ds, [0, 1], [1, 2])
     rows = b.add_cells(cells)
-    b.set("digits", "test_acc", rows, np.arange(len(cells) * 4, dtype=float).reshape(len(cells), 2, 2))
+    for ds in datasets:
+        b.set(ds, "test_acc", rows, np.arange(len(cells) * 4, dtype=float).reshape(len(cells), 2, 2))
     write_all(path, b.table())
     return str(path)
 
@@ -340,9 +374,11 @@ def test_cli_computes_resumes_and_records_provenance(tmp_path, capsys):
         labels = b.labels()
     assert syn[:2].tolist() == first[:2].tolist()
     assert [s["rows"] for s in prov["sessions"]] == [2, 3]
-    assert prov["settings"] == {"space": "nb201", "dataset": "digits", "preset": "digits", "overrides": {},
-                                "seed": 0, "batch_size": 16}
-    assert prov["sessions"][0]["torch"] == torch.__version__
+    assert prov["settings"] == {"digits": {"space": "nb201", "dataset": "digits", "preset": "digits",
+                                           "overrides": {}, "seed": 0, "batch_size": 16}}
+    assert prov["sessions"][0]["torch"] == torch.__version__ and prov["sessions"][0]["dataset"] == "digits"
+    assert "one input of ones" in prov["metrics"]["zc_synflow"] and "Gaussian" not in prov["metrics"]["zc_synflow"]
+    assert "minibatch of 16 images" in prov["metrics"]["zc_nwot"]
     for row in (0, 4):  # the stored values are the library's
         want = P.compute_many(["synflow", "nwot"], space="nb201", cell=labels[row], dataset="digits",
                               preset="digits", batch_size=16)
@@ -363,6 +399,39 @@ def test_cli_refuses_other_settings_and_unknown_names(tmp_path, capsys):
     assert "no dataset 'cifar10'" in capsys.readouterr().err
 
 
+def test_each_dataset_of_a_table_keeps_its_own_settings(tmp_path, capsys):
+    from nasbench_suite.proxies.table import proxies_table
+
+    path = _table(tmp_path / "t.h5", CELLS[:3], datasets=("digits", "fashion-mnist"))
+    proxies_table(path, "params", dataset="digits", preset="digits", workers=0, progress=False)
+    proxies_table(path, "params", dataset="fashion-mnist", preset="digits", seed=1, workers=0, progress=False)
+    with Benchmark.open(path) as b:
+        prov = b.provenance["proxies"]
+        assert np.isfinite(b.row_values("zc_params", dataset="fashion-mnist")).all()
+    assert {ds: st["seed"] for ds, st in prov["settings"].items()} == {"digits": 0, "fashion-mnist": 1}
+    assert [s["dataset"] for s in prov["sessions"]] == ["digits", "fashion-mnist"]
+    with pytest.raises(ValueError, match=r"other settings \(seed: 0 in the table, 1 asked\)"):
+        proxies_table(path, "params", dataset="digits", preset="digits", seed=1, workers=0, progress=False)
+
+
+def test_a_table_with_the_flat_settings_of_one_dataset_resumes(tmp_path):
+    """Tables written before the settings were kept per dataset hold one flat dict."""
+    from nasbench_suite.proxies.table import proxies_table
+    from nasbench_suite.tables import compact
+
+    path = _table(tmp_path / "t.h5", CELLS[:2], datasets=("digits", "fashion-mnist"))
+    flat = {"space": "nb201", "dataset": "digits", "preset": "digits", "overrides": {}, "seed": 0,
+            "batch_size": 64}
+    compact(path, provenance={"proxies": {"settings": flat, "metrics": {}, "sessions": []}})
+    with pytest.raises(ValueError, match="other settings"):
+        proxies_table(path, "params", dataset="digits", preset="digits", seed=2, workers=0, progress=False)
+    proxies_table(path, "params", dataset="digits", preset="digits", workers=0, progress=False)
+    proxies_table(path, "params", dataset="fashion-mnist", preset="digits", seed=2, workers=0, progress=False)
+    with Benchmark.open(path) as b:
+        settings = b.provenance["proxies"]["settings"]
+    assert settings["digits"] == flat and settings["fashion-mnist"]["seed"] == 2
+
+
 def test_the_reports_top_10_percent_precision_by_hand():
     import sys
     from pathlib import Path
@@ -376,6 +445,27 @@ def test_the_reports_top_10_percent_precision_by_hand():
     score = np.zeros(20)
     score[[19, 3]] = [5.0, 6.0]  # the proxy's top two: rows 3 and 19, one of them right
     assert precision_top(score, truth) == 0.5
+
+
+def test_the_nb201_scripts_zen_sample_and_atomic_copy(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from proxies_nb201 import publish, zen_sample
+
+    rows = zen_sample(15_625, 0.05, seed=0)
+    assert rows.size == 781 and np.unique(rows).size == 781 and (np.diff(rows) > 0).all()
+    assert rows.min() >= 0 and rows.max() < 15_625
+    assert rows.tolist() == zen_sample(15_625, 0.05, seed=0).tolist() != zen_sample(15_625, 0.05, seed=1).tolist()
+    with pytest.raises(ValueError, match="zen fraction must be in"):
+        zen_sample(10, 0.0)
+    src = tmp_path / "t.h5"
+    src.write_bytes(b"table")
+    dest = tmp_path / "out" / "t.h5"
+    publish(src, dest)
+    publish(src, dest)  # over an existing copy
+    assert dest.read_bytes() == b"table" and sorted(p.name for p in dest.parent.iterdir()) == ["t.h5"]
 
 
 def test_proxy_scores_are_higher_is_better_unlike_the_costs_they_measure():

@@ -128,6 +128,8 @@ def test_encodings_and_categorical_vectors(name):
     for kind in s.encodings:
         x = s.encode(cells, kind)
         assert x.shape[0] == len(cells) and x.ndim == 2 and np.isfinite(x).all()
+        empty = s.encode([], kind)  # no cells: zero rows of the same width, not an error
+        assert empty.shape == (0, x.shape[1]) and empty.dtype == x.dtype
     assert np.array_equal(s.encode(cells), s.encode(cells, s.encodings[0]))
     sizes = np.asarray(s.categorical_sizes())
     for c in cells:

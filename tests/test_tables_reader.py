@@ -242,6 +242,13 @@ def test_nb101_seed_index_fidelity_and_missing_repeats(b101, t101):
                                _mean_ignoring_nan(t101.valid[:, :, 3]), rtol=1e-12)
 
 
+def test_static_metrics_names_only_the_static_ones(b101, b201):
+    assert b101.static_metrics() == ("params",) and b201.static_metrics("cifar10") == ("flops",)
+    assert b201.static_metrics("cifar100") == () and "valid_acc" in b201.metrics("cifar100")
+    with pytest.raises(UnknownName, match="unknown dataset 'imagenet'"):
+        b201.static_metrics("imagenet")
+
+
 def test_static_metrics_ignore_seed_and_fidelity(b101, t101, b201, t201):
     assert b101.query(t101.cells[9], "params") == t101.params[9]
     assert b101.query(t101.cells[9], "params", fidelity=4, seed=2) == t101.params[9]

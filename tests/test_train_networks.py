@@ -182,6 +182,14 @@ def test_unknown_spaces_and_cells_raise_invalid_spec(space, cell, err, match):
         build_network(space, cell, 10)
 
 
+def test_network_module_is_the_spaces_builder():
+    from nasbench_suite.train import network_module, nb201_net
+
+    assert network_module("nb201") is nb201_net and network_module(nb201_net.SPACE) is nb201_net
+    with pytest.raises(InvalidSpecError, match="unknown search space"):
+        network_module("nb301")
+
+
 def test_bad_settings_are_named():
     with pytest.raises(TypeError, match="unknown setting 'chanels'"):
         build_network("nb201", ALL_CONV3, 10, chanels=8)

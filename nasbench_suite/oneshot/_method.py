@@ -184,6 +184,26 @@ class EpochRow:
     alpha: list | None = None
 
 
+def amp_choice(cuda: bool, amp: bool | None, bf16_supported: bool) -> bool:
+    """Whether a one-shot search runs under autocast (always bfloat16).
+
+    ``amp=None`` (the default): on a CUDA device with bfloat16, yes; on CPU,
+    no; on a CUDA card without bfloat16 (before Ampere), no: float16 would
+    need a gradient scaler, and the methods step two optimizers (weights and
+    architecture, DARTS-V2 through an unrolled step) that one scaler cannot
+    serve without changing their updates, so such a card trains in float32.
+    ``amp=True`` on such a card is refused rather than silently ignored."""
+    if not cuda:
+        return False
+    if amp is None:
+        return bool(bf16_supported)
+    if amp and not bf16_supported:
+        raise ValueError("amp=True: one-shot AMP needs a CUDA card with bfloat16 (Ampere or later); float16 "
+                         "would need a gradient scaler over the weight and architecture optimizers. Pass "
+                         "amp=False (or leave it None) to train in float32 on this card")
+    return bool(amp)
+
+
 def search(method: OneShotMethod, data, preset, seed: int, epochs: int, device=None, threads: int | None = None,
            checkpoint=None, recipe: SearchRecipe | None = None, deterministic: bool | None = None,
            amp: bool | None = None, channels_last: bool | None = None, on_epoch=None) -> list:
@@ -202,7 +222,7 @@ def search(method: OneShotMethod, data, preset, seed: int, epochs: int, device=N
                                                                          else "cpu")
     cuda = dev.type == "cuda"
     deterministic = (not cuda) if deterministic is None else bool(deterministic)
-    use_amp = cuda if amp is None else bool(amp) and cuda
+    use_amp = amp_choice(cuda, amp, cuda and torch.cuda.is_bf16_supported())
     cl = cuda if channels_last is None else bool(channels_last)
     if "in_channels" not in preset.network:
         preset = preset.replace(in_channels=data.image_shape[0])
@@ -229,8 +249,7 @@ def search(method: OneShotMethod, data, preset, seed: int, epochs: int, device=N
     valid = DeviceBatches(data.valid, data, dev, recipe.batch_size, True, cl, augment=preset.augment)
     steps = train.steps()
     total = steps * epochs
-    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16 if torch.cuda.is_bf16_supported()
-                                       else torch.float16)) if use_amp else contextlib.nullcontext
+    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else contextlib.nullcontext
     with _torch_flags(deterministic, benchmark=cuda, threads=threads):
         for epoch in range(start, epochs):
             gen = torch.Generator().manual_seed(_seed_from(seed, _DATA_SALT, epoch))

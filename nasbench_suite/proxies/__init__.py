@@ -18,7 +18,8 @@ Deterministic: the network's weights are drawn inside
 ``torch.random.fork_rng`` from a seed derived from ``seed`` (the global
 generator is left as it was), the minibatch is chosen by a
 ``numpy.random.Generator`` of ``seed`` from the preset's training split, and
-every proxy gets a fresh copy of the same network. Data-free proxies
+every proxy that modifies the network gets a fresh copy of the same network
+(:data:`READ_ONLY` ones read it as it is). Data-free proxies
 (:data:`DATA_FREE`) need no data set files: only the input shape and class
 count, known for every data set of :mod:`nasbench_suite.train.data`.
 
@@ -53,6 +54,19 @@ PROXIES = {
 
 #: The proxies that read no data (only the input's shape).
 DATA_FREE = frozenset({"params", "flops", "synflow", "zen", "l2_norm"})
+
+#: What each data-free proxy reads instead of data (the provenance's description).
+DATA_FREE_INPUTS = {
+    "params": "no input (the network's parameter count)",
+    "flops": "no data (one all-zero input of the dataset's shape, to count multiply-accumulates)",
+    "synflow": "no data (one input of ones of the dataset's shape, float64, |weights|, no BN)",
+    "zen": "no data (Gaussian inputs of the dataset's shape and N(0, 1) weights, both drawn from the seed)",
+    "l2_norm": "no input (the network's initial weights)",
+}
+
+#: The proxies that leave the network as they found it (no weight, mode or
+#: gradient changed): :func:`compute_many` hands them the network itself, not a copy.
+READ_ONLY = frozenset({"params", "flops"})
 
 #: Image shape (C, H, W) and classes of each data set of ``train/data.py``,
 #: so the data-free proxies need no data files.
@@ -170,7 +184,8 @@ def compute_many(names, model=None, *, space=None, cell=None, dataset: str | Non
     """The proxies ``names`` of one network: ``{name: float}`` (NaN where
     undefined, the reason logged and put in ``reasons`` if given).
 
-    The network: ``model`` (a torch module; each proxy gets a copy), or
+    The network: ``model`` (a torch module, left unchanged: each proxy
+    that modifies it gets a copy), or
     ``space`` and ``cell`` (built with ``preset`` and ``overrides``, weights
     from ``seed``). The input: ``batch``, else the :func:`minibatch` of
     ``dataset`` (the data-free proxies only need ``dataset``'s shape: no
@@ -196,7 +211,8 @@ def compute_many(names, model=None, *, space=None, cell=None, dataset: str | Non
             batch = noise_batch(shape, classes, batch_size, seed)
     elif needs_data and batch.y is None:
         raise ValueError(f"{', '.join(needs_data)} need labelled images; the batch given is noise")
-    if model is None:
+    ours = model is None  # built here: the last proxy that modifies it may have it rather than a copy
+    if ours:
         if space is None or cell is None:
             raise ValueError("pass a model, or a space and a cell")
         model = network(space, cell, batch.num_classes, batch.x.shape[1], preset, seed, **overrides)
@@ -205,9 +221,14 @@ def compute_many(names, model=None, *, space=None, cell=None, dataset: str | Non
         label = type(model).__name__
     model = model.to(device)
     batch = batch.to(device)
+    # The read-only proxies first, on the network itself; then every other one on a fresh
+    # copy (the last of them, on a network built here, on the network: nothing reads it after).
+    order = [n for n in names if n in READ_ONLY] + [n for n in names if n not in READ_ONLY]
+    last_copy = next((n for n in reversed(order) if n not in READ_ONLY), None)
+    was_training = model.training
     out = {}
-    for name in names:
-        net = copy.deepcopy(model)
+    for name in order:
+        net = model if name in READ_ONLY or (ours and name == last_copy) else copy.deepcopy(model)
         net.train()
         value, why = _one(name, net, batch, seed)
         if why is not None:
@@ -215,7 +236,9 @@ def compute_many(names, model=None, *, space=None, cell=None, dataset: str | Non
             if reasons is not None:
                 reasons[name] = why
         out[name] = value
-    return out
+    if not ours:
+        model.train(was_training)
+    return {name: out[name] for name in names}
 
 
 def compute(name: str, model=None, **kwargs) -> float:
@@ -230,5 +253,5 @@ def _space_name(space) -> str:
     return space if isinstance(space, str) else spaces.get(space).name
 
 
-__all__ = ["Batch", "DATASET_SHAPES", "DATA_FREE", "DEFAULT_BATCH", "PROXIES", "ProxyUndefined", "check_names",
-           "compute", "compute_many", "dataset_shape", "minibatch", "network", "noise_batch"]
+__all__ = ["Batch", "DATASET_SHAPES", "DATA_FREE", "DATA_FREE_INPUTS", "DEFAULT_BATCH", "PROXIES", "READ_ONLY",
+           "ProxyUndefined", "check_names", "compute", "compute_many", "dataset_shape", "minibatch", "network", "noise_batch"]

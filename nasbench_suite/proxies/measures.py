@@ -17,8 +17,6 @@ A higher score predicts a better network for every proxy.
 """
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 
 from ..train._torch import nn, torch
@@ -91,7 +89,7 @@ def synflow(model, x, y=None, seed=0) -> float:
     float32 on deep networks; the copy is computed in float64 (max 1.8e308:
     NB201's CIFAR networks score about 1e20..1e45). A score that still
     overflows is infinite and becomes NaN with the reason."""
-    net = _without_bn(model).double()
+    net = _without_bn(model).double()  # in place: the caller's copy
     with torch.no_grad():
         for p in net.parameters():
             p.abs_()
@@ -345,8 +343,8 @@ def nwot(model, x, y=None, seed=0) -> float:
 
 
 def _without_bn(model):
-    """A copy of ``model`` with every BatchNorm replaced by the identity."""
-    net = copy.deepcopy(model)
+    """``model`` with every BatchNorm replaced by the identity (in place; returned)."""
+    net = model
 
     def strip(parent):
         for name, child in parent.named_children():

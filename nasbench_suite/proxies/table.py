@@ -11,11 +11,12 @@ so a killed run loses only the chunks in flight. A value that is NaN (the
 proxy is undefined for that network; the reason is logged) counts as
 missing and is computed again on a resume: a few rows at most.
 
-The provenance key ``"proxies"`` records the settings the values depend on
-(seed, batch size, preset and its overrides, the minibatch's source) and per
-session the torch version, device, CPU, workers, rows and CPU seconds. A
-table whose proxies were computed with other settings is refused rather than
-mixed.
+The provenance key ``"proxies"`` records per dataset the settings the values
+depend on (seed, batch size, preset and its overrides), what each proxy reads
+(:func:`proxy_input`), and per session the dataset, torch version, device,
+CPU, workers, rows and CPU seconds. A dataset whose proxies were computed with
+other settings is refused rather than mixed; another dataset of the same
+table may have its own.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from . import DATA_FREE, DEFAULT_BATCH, check_names, dataset_shape
+from . import DATA_FREE, DATA_FREE_INPUTS, DEFAULT_BATCH, check_names, dataset_shape
 
 #: The static metric of proxy ``name`` is ``PREFIX + name`` (``zc_synflow``).
 PREFIX = "zc_"
@@ -53,6 +54,21 @@ def _table_preset(prov: dict, space_name: str):
 def _settings(space_name, dataset, preset, overrides, seed, batch_size, names) -> dict:
     return {"space": space_name, "dataset": dataset, "preset": preset, "overrides": dict(overrides),
             "seed": int(seed), "batch_size": int(batch_size)}
+
+
+def settings_by_dataset(meta: dict) -> dict:
+    """{dataset: settings} of a ``"proxies"`` provenance entry; a table written
+    before the settings were kept per dataset holds one flat settings dict."""
+    stored = meta.get("settings") or {}
+    if "space" in stored:  # the flat form: one dataset's settings
+        return {stored.get("dataset"): stored}
+    return dict(stored)
+
+
+def proxy_input(name: str, batch_size: int = DEFAULT_BATCH) -> str:
+    """What proxy ``name`` reads, as the provenance describes it."""
+    return DATA_FREE_INPUTS.get(name) or (f"a minibatch of {int(batch_size)} images of the training split of the "
+                                          "dataset it is stored under")
 
 
 def _compatible(stored: dict, ours: dict) -> str:
@@ -124,14 +140,14 @@ def proxies_table(path, proxies, dataset: str | None = None, workers=None, sched
     from ..runner.grid import open_executor
     from ..tables import Benchmark, append_results, compact
     from ..train._torch import torch
-    from ..train.networks import _builder
+    from ..train.networks import network_module
     from ..train.presets import get_preset
 
     names = check_names(proxies)
     path = os.fspath(path)
     with Benchmark.open(path) as b:
         space = b.search_space
-        _builder(space)  # InvalidSpecError: no network builder for this space
+        network_module(space)  # InvalidSpecError: no network builder for this space
         dataset = dataset or (b.datasets[0] if b.datasets else None)
         if dataset not in b.datasets:
             raise ValueError(f"{path} has no dataset {dataset!r} (it has {', '.join(b.datasets) or 'none'})")
@@ -150,13 +166,13 @@ def proxies_table(path, proxies, dataset: str | None = None, workers=None, sched
         done = {name: (~np.isnan(b.row_values(metric_name(name), dataset=dataset))
                        if metric_name(name) in have else np.zeros(n, bool)) for name in names}
         clash = [metric_name(nm) for nm in names if metric_name(nm) in have
-                 and metric_name(nm) not in b._ds(dataset)[1][3]]
+                 and metric_name(nm) not in b.static_metrics(dataset)]
         if clash:
             raise ValueError(f"{path}: {clash[0]} is a per-fidelity metric of {dataset!r}, not a proxy's: "
                              "choose another table")
         records = {int(r): space.record(b.cell(int(r))) for r in targets.tolist()}
     settings = _settings(space.name, dataset, p_name, p_over, seed, batch_size, names)
-    stored = (prov.get(PROVENANCE_KEY) or {}).get("settings")
+    stored = settings_by_dataset(prov.get(PROVENANCE_KEY) or {}).get(dataset)
     if stored is not None:
         diff = _compatible(stored, settings)
         if diff:
@@ -172,17 +188,15 @@ def proxies_table(path, proxies, dataset: str | None = None, workers=None, sched
     if max_rows is not None:
         todo = todo[: int(max_rows)]
     meta = dict(prov.get(PROVENANCE_KEY) or {})
-    meta["settings"] = settings
+    meta["settings"] = {**settings_by_dataset(meta), dataset: settings}
     meta.setdefault("metrics", {})
     for nm in names:
-        source = "no data (Gaussian noise of the input shape)" if nm in DATA_FREE else \
-            f"a minibatch of {batch_size} images of the {dataset} training split"
         meta["metrics"][metric_name(nm)] = (f"zero-cost proxy {nm} (nasbench_suite.proxies; higher predicts "
-                                            f"better) on {source}")
+                                            f"better), reading {proxy_input(nm, batch_size)}")
     meta.setdefault("sessions", [])
     session = {"started": datetime.now(timezone.utc).isoformat(timespec="microseconds"), "torch": torch.__version__,
                "nasbench_suite": __version__, "cpu": cpu_name(), "cores": os.cpu_count(),
-               "device": str(device or "cpu"), "proxies": names, "rows": 0, "cpu_seconds": 0.0,
+               "device": str(device or "cpu"), "dataset": dataset, "proxies": names, "rows": 0, "cpu_seconds": 0.0,
                "wall_seconds": 0.0, "nan": 0}
     payload = {**settings, "overrides": p_over, "data_root": None if data_root is None else os.fspath(data_root),
                "device": None if device is None else str(device), "threads": 1}
@@ -256,4 +270,4 @@ def _with_session(meta: dict, session: dict) -> dict:
     return json.loads(json.dumps({**meta, "sessions": sessions}))
 
 
-__all__ = ["PREFIX", "metric_name", "proxies_table"]
+__all__ = ["PREFIX", "metric_name", "proxies_table", "proxy_input"]

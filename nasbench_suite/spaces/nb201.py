@@ -340,7 +340,7 @@ def encode(cells: Sequence[Cell], kind: str = "onehot") -> np.ndarray:
     if kind == "onehot":
         out = np.zeros((len(codes), NUM_EDGES, len(OPS)), dtype=np.float32)
         np.put_along_axis(out, codes[..., None].astype(np.int64), 1.0, axis=2)
-        return out.reshape(len(codes), -1)
+        return out.reshape(len(codes), NUM_EDGES * len(OPS))
     if kind == "path":
         return _core.nb201_encode_path(codes)
     raise ValueError(f"unknown encoding kind {kind!r}; use 'onehot' or 'path'")

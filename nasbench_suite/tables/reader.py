@@ -195,6 +195,12 @@ class Benchmark:
         _, (_, _, dyn, static) = self._ds(dataset)
         return dyn + static
 
+    def static_metrics(self, dataset: str | None = None) -> tuple[str, ...]:
+        """The static metric names of ``dataset`` (default: the first): one
+        value per row, no seed, no fidelity (``params``, proxies ``zc_<name>``).
+        UnknownName for a dataset the table lacks."""
+        return tuple(self._ds(dataset)[1][3])
+
     def fidelities(self, dataset: str | None = None) -> np.ndarray:
         """The fidelity axis of ``dataset`` (default: the first) in epochs,
         increasing: a float64 array (a copy)."""

@@ -13,12 +13,12 @@ raises an ImportError that says how to install the extra.
 from ._torch import torch  # noqa: F401  (the ImportError that names the extra)
 from .data import DATASETS, Dataset, DatasetNotFound, load_dataset
 from .evaluator import Evaluator, EvaluatorBenchmark
-from .networks import as_cell, build_network, cell_label, count_flops, count_params
+from .networks import as_cell, build_network, cell_label, count_flops, count_params, network_module
 from .presets import PRESETS, Preset, get_preset
 from .trainer import Trainer, TrainResult
 
 __all__ = [
     "DATASETS", "Dataset", "DatasetNotFound", "Evaluator", "EvaluatorBenchmark", "PRESETS", "Preset",
     "TrainResult", "Trainer", "as_cell", "build_network", "cell_label", "count_flops", "count_params",
-    "get_preset", "load_dataset",
+    "get_preset", "load_dataset", "network_module",
 ]

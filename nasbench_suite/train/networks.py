@@ -13,8 +13,10 @@ from .presets import Preset, check_space, get_preset
 NETWORKS = {m.SPACE.name: m for m in (macro_net, nb101_net, nb201_net)}
 
 
-def _builder(space):
-    """The network module of a space (``train/<space>_net.py``)."""
+def network_module(space):
+    """The network module of a space (``train/<space>_net.py``: ``SPACE``,
+    ``as_cell``, ``build``), for a space name or object; InvalidSpecError
+    naming the spaces the trainer builds when it has none."""
     name = check_space(spaces.get(space).name if not isinstance(space, str) else space)
     try:
         return NETWORKS[name]
@@ -28,7 +30,7 @@ def as_cell(space, cell):
     space's network module: NB101 also takes a ``(matrix, ops)`` pair or the
     dict's JSON text; NB201 an arch string or an official index). Anything
     else raises InvalidSpecError."""
-    return _builder(space).as_cell(cell)
+    return network_module(space).as_cell(cell)
 
 
 def cell_label(space, cell) -> str:
@@ -49,7 +51,7 @@ def build_network(space, cell, num_classes: int, preset="official", **overrides)
     """
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
         raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
-    module = _builder(space)
+    module = network_module(space)
     name = module.SPACE.name
     p = get_preset(name, preset, **overrides) if not isinstance(preset, Preset) or overrides else preset
     model = module.build(as_cell(name, cell), num_classes, p)
