@@ -115,7 +115,7 @@ def scatter(values: dict, truth: np.ndarray, stats: dict, out: Path, metric: str
         x = v[ok]
         if x.size and (x > 0).all() and x.max() / x.min() > 1e3:
             ax.set_xscale("log")
-        ax.scatter(x, truth[ok], s=3, alpha=0.4, linewidths=0)
+        ax.scatter(x, truth[ok], s=3, alpha=0.4, linewidths=0, rasterized=True)  # a small PDF at 8,765 points
         s = stats[name]
         ax.set_title(f"{name}: rho {s['spearman']:.2f}, tau {s['kendall']:.2f}", fontsize=9)
         ax.tick_params(labelsize=7)
@@ -369,6 +369,10 @@ def readme(x: dict, names: list, argv) -> str:
         "output is zero whatever its scale).",
         "",
         "`numbers.json` holds every number above.",
+        "",
+        "Over the whole NB201 space, on the CIFAR-10, CIFAR-100 and ImageNet16-120 networks (data-free proxies "
+        "of every cell, beside the published figures): [nb201.md](nb201.md), made by "
+        "`python scripts/proxies_nb201.py`.",
         "",
     ]
     return "\n".join(lines)
