@@ -46,6 +46,8 @@ BENCHMARKS = {
     "nb201-in16": ("NB201 ImageNet16-120", "nb201", "nb201-full", "ImageNet16-120", "valid_acc", 200, None),
     "tnb101-scene": ("TNB101 micro class_scene", "tnb101", "transnas-bench-101-micro", "class_scene",
                      "valid_acc", 25, ()),
+    "tnb101-object": ("TNB101 micro class_object", "tnb101", "transnas-bench-101-micro", "class_object",
+                      "valid_acc", 25, ()),
     "graph-cora": ("NAS-Bench-Graph Cora", "graph", "nas-bench-graph", "cora", "valid_acc", 1, ()),
 }
 SOURCES = {"nb201": "nb201", "tnb101": "tnb101/micro", "graph": "graph"}
