@@ -3,7 +3,8 @@
 protocol (issue 17, item 4). Writes ``OUT/README.md``, ``OUT/numbers.json``
 and ``OUT/spearman_vs_size.{png,pdf}``.
 
-    PYTHONPATH=. python scripts/predictors_report.py          # -> reports/predictors
+    python scripts/proxies_nb201.py        # first: the NB201 table with its proxies (build/proxies/nb201-full.h5)
+    python scripts/predictors_report.py    # -> reports/predictors
 
 For every benchmark: the five predictors of :mod:`nasbench_suite.predictors`
 (and, where the table holds zero-cost proxies ``zc_<name>``, each again with
@@ -36,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # this checkout's nasbench_suite, whatever is installed
 DEFAULT_OUT = REPO / "reports" / "predictors"
 BUILD = REPO / "build" / "predictors"
-COMMAND = "PYTHONPATH=. python scripts/predictors_report.py"
+COMMAND = "python scripts/predictors_report.py"
 
 #: key -> (title, table, recipe or None, dataset, target metric, fidelity, proxies: None = every zc_ the table has)
 BENCHMARKS = {
@@ -152,6 +153,8 @@ def readme(numbers: dict, out: Path) -> None:
     L = ["# Performance predictors (NASLib predictor-study protocol)", "",
          "Made by one command (from the repository root, `../shared` beside it):", "",
          f"    {COMMAND}", "",
+         "The NB201 `+zc` rows read the proxies from `build/proxies/nb201-full.h5`, the table "
+         "`python scripts/proxies_nb201.py` writes (run it first; without it NB201 runs without `+zc`).", "",
          "Protocol (`nasbench_suite.predictors.evaluate`; White et al., \"How Powerful are Performance "
          "Predictors in Neural Architecture Search?\", NeurIPS 2021): per seed, the table's rows with a finite "
          "target (and proxies) are shuffled; the first 200 are the test set, the training sets of 10, 20, 50, "
