@@ -162,7 +162,7 @@ def test_rank_transform_by_the_training_set():
 @pytest.fixture(scope="module")
 def small_table(tmp_path_factory):
     """600 NB201 cells: valid_acc linear in the one-hot encoding plus noise;
-    zc_good = the noise-free score, zc_noise = unrelated."""
+    zc_good = the noise-free score, zc_noise = unrelated (NaN for 3 rows)."""
     rng = np.random.default_rng(0)
     idx = np.arange(600) * 26
     cells = [nb201.Cell.from_index(int(i)) for i in idx]
@@ -174,7 +174,9 @@ def small_table(tmp_path_factory):
     valid = np.stack([score * 0.5, score], axis=-1)[:, None, :] + 0.5 * rng.normal(size=(600, 1, 2))
     b.set("cifar10", "valid_acc", rows, 80 + valid)
     b.set_static("cifar10", "zc_good", rows, score)
-    b.set_static("cifar10", "zc_noise", rows, rng.normal(size=600))
+    noise = rng.normal(size=600)
+    noise[[3, 50, 599]] = np.nan  # a proxy undefined for 3 cells: left out of the pool
+    b.set_static("cifar10", "zc_noise", rows, noise)
     path = tmp_path_factory.mktemp("pred") / "small.h5"
     write_all(path, b.table())
     return path
@@ -191,10 +193,11 @@ def test_evaluate_protocol_on_a_small_table(small_table):
         with pytest.raises(ValueError, match="unknown predictor"):
             evaluate(bench, "valid_acc", predictors=("svm",))
     assert res["predictors"] == ["ridge", "rf", "ridge+zc", "rf+zc"]
-    assert res["sizes"] == [20, 100, 300] and res["n_pool"] == 600
+    assert res["sizes"] == [20, 100, 300] and res["n_pool"] == 597
     for seed_rows in res["rows"]:
         test, train = seed_rows["test"], seed_rows["train"]
         assert len(test) == 100 and len(train) == 300 and not set(test) & set(train)
+        assert not {3, 50, 599} & (set(test) | set(train))
     assert res["rows"][0]["test"] != res["rows"][1]["test"]
     for key in res["predictors"]:
         for n in ("20", "100", "300"):
@@ -212,4 +215,4 @@ def test_evaluate_protocol_on_a_small_table(small_table):
         onehot = evaluate(bench, "valid_acc", fidelity=10, predictors=("ridge",), sizes=(300,), n_test=100,
                           seeds=1, encoding="onehot")
     # linear in these features, noise sd 0.5 against a score sd of ~2.4: measured 0.95
-    assert onehot["encoding"] == "onehot" and onehot["runs"]["ridge"]["300"]["spearman"][0] > 0.9
+    assert onehot["n_pool"] == 600 and onehot["encoding"] == "onehot" and onehot["runs"]["ridge"]["300"]["spearman"][0] > 0.9

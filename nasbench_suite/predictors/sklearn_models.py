@@ -48,7 +48,13 @@ class GaussianProcess(Predictor):
     generator) and then held fixed while the posterior conditions on every
     cell: the likelihood's gradient costs O(N^3) per evaluation and tens of
     evaluations at 1000 cells took 40 s on a busy 2-core machine
-    (``max_hyper_cells=None`` fits them on all cells). Mean and
+    (``max_hyper_cells=None`` fits them on all cells). The length scale is
+    bounded below by ``min_length_scale=1.0`` (our choice), in units of the
+    features: encodings are 0/1 vectors, so below one feature flip distinct
+    cells are nearly uncorrelated and the GP only interpolates; left free
+    (bound 0.01) the likelihood chose 0.09 on NB201 CIFAR-10 and the
+    Spearman of 1000 training cells on 200 test cells fell from 0.64 to
+    0.41 (digits and NAS-Bench-Graph: unchanged). Mean and
     standard deviation of the posterior predictive. scikit-learn rather than
     a small numpy GP: its optimiser and kernel gradients are tested upstream.
     Cost O(N^3) per likelihood evaluation: the slowest predictor to fit at
@@ -58,11 +64,12 @@ class GaussianProcess(Predictor):
     has_std = True
 
     def __init__(self, rng: np.random.Generator, *, length_scale: float = 10.0, noise: float = 1.0,
-                 n_restarts: int = 0, max_hyper_cells: int | None = 200):
+                 n_restarts: int = 0, max_hyper_cells: int | None = 200, min_length_scale: float = 1.0):
         super().__init__(rng)
         import_sklearn(self.name)
         self.length_scale = check_positive_float("length_scale", length_scale)
         self.noise = check_positive_float("noise", noise)
+        self.min_length_scale = check_positive_float("min_length_scale", min_length_scale)
         self.n_restarts = check_positive_int("n_restarts", n_restarts, 0)
         self.max_hyper_cells = (None if max_hyper_cells is None
                                 else check_positive_int("max_hyper_cells", max_hyper_cells, 2))
@@ -71,7 +78,7 @@ class GaussianProcess(Predictor):
     def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
         from sklearn.gaussian_process import GaussianProcessRegressor
         from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
-        kernel = (ConstantKernel(1.0, (1e-3, 1e3)) * RBF(self.length_scale, (1e-2, 1e3))
+        kernel = (ConstantKernel(1.0, (1e-3, 1e3)) * RBF(self.length_scale, (self.min_length_scale, 1e3))
                   + WhiteKernel(self.noise, (1e-6, 1e1)))
         import warnings
 
