@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import shlex
 import shutil
 import sys
@@ -167,6 +168,7 @@ def main(argv=None) -> int:
         return 0
 
     started = time.perf_counter()
+    load_at_start = os.getloadavg()
     import torch
 
     from nasbench_suite import proxies as P
@@ -255,7 +257,9 @@ def main(argv=None) -> int:
                "stats": stats, "seconds_per_network_digits": t_digits, "seconds_per_network_cifar": t_cifar,
                "full_table_core_hours_estimate": full_digits, "synflow_all_nb201_cifar_core_hours_estimate":
                synflow_space, "torch": torch.__version__, "cpu": cpu_name(), "threads": 1,
-               "report_wall_s": round(time.perf_counter() - started, 1), "argv": list(argv or [])}
+               "report_wall_s": round(time.perf_counter() - started, 1), "argv": list(argv or []),
+               "load_average": {"start": [round(v, 2) for v in load_at_start],
+                                "end": [round(v, 2) for v in os.getloadavg()]}, "cores": os.cpu_count()}
     (args.out / "numbers.json").write_text(json.dumps(numbers, indent=1, sort_keys=True) + "\n")
     (args.out / "README.md").write_text(readme(numbers, names, argv))
     print(f"{args.out}: {sample.size} rows, {wall:.0f} s wall")
@@ -334,8 +338,11 @@ def readme(x: dict, names: list, argv) -> str:
         f"{td['_build'] * 1e3:.1f} ms, CIFAR-sized {tc['_build'] * 1e3:.1f} ms). Digits: the table's network "
         f"(C=8, N=1, 1x8x8 inputs), batch {x['settings']['batch_size']}. CIFAR-sized: the official NB201 network "
         "(C=16, N=5, 3x32x32 inputs, 10 classes), batch 64 of Gaussian images with random labels (the time does "
-        "not depend on the pixels; the CIFAR files are not on this machine). The machine's two cores were "
-        "shared with other jobs while this ran: the times are upper bounds.",
+        "not depend on the pixels; the CIFAR files are not on this machine). "
+        + (f"Load average (1, 5, 15 min) on the {x['cores']} cores: {x['load_average']['start']} when the report "
+           f"started, {x['load_average']['end']} when it ended; other jobs can only lengthen these times."
+           if "load_average" in x else "The machine's cores were shared with other jobs while this ran: the "
+           "times are upper bounds."),
         "",
         "| proxy | digits network (ms) | NB201 CIFAR-sized network (ms) |",
         "|---|---:|---:|",
