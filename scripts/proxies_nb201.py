@@ -104,7 +104,7 @@ def scatter(ds: str, values: dict, truth: np.ndarray, st: dict, out: Path) -> No
     for ax, name in zip(axes[0], names):
         v = values[name]
         ok = np.isfinite(v) & np.isfinite(truth)
-        ax.scatter(v[ok], truth[ok], s=2, alpha=0.3, linewidths=0)
+        ax.scatter(v[ok], truth[ok], s=2, alpha=0.3, linewidths=0, rasterized=True)
         if name == "synflow":
             ax.set_xscale("log")
         s = st[name]
@@ -118,7 +118,7 @@ def scatter(ds: str, values: dict, truth: np.ndarray, st: dict, out: Path) -> No
     plt.close(fig)
 
 
-def report(table: Path, out: Path, zen_rows: np.ndarray, argv: list) -> str:
+def report(table: Path, out: Path, zen_rows: np.ndarray) -> str:
     from nasbench_suite._machine import cpu_name
     from nasbench_suite.proxies.table import metric_name
     from nasbench_suite.tables import Benchmark
@@ -130,7 +130,7 @@ def report(table: Path, out: Path, zen_rows: np.ndarray, argv: list) -> str:
         # input reaches the output); any other NaN is a value not computed yet.
         connected = np.array([bench.cell(r).is_connected() for r in range(n)])
         numbers = {"rows": n, "zen_rows": int(zen_rows.size), "zen_fraction": zen_rows.size / n,
-                   "datasets": {}, "argv": argv}
+                   "datasets": {}}
         for ds in DATASETS:
             have = set(bench.static_metrics(ds))
             vals = {p: bench.row_values(metric_name(p), dataset=ds) if metric_name(p) in have else np.full(n, np.nan)
@@ -280,7 +280,6 @@ def markdown(x: dict) -> str:
 
 
 def main(argv=None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--table", type=Path, default=REPO / "build" / "proxies" / "nb201-full.h5")
     ap.add_argument("--workers", type=int, default=None)
@@ -322,7 +321,7 @@ def main(argv=None) -> int:
                 publish(table, args.artifact)
                 print(f"copied to {args.artifact}", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    print(report(table, args.out, zen_rows, argv))
+    print(report(table, args.out, zen_rows))
     return 0
 
 
