@@ -300,8 +300,8 @@ def markdown(x: dict) -> str:
                                                    "core-hours" for d, (c, r) in per_ds.items())
                   + ": within the issue's bound of 1 core-hour for synflow alone over the space. The machine's "
                   "two cores were shared with other jobs while this ran (the wall times and, through contention, "
-                  "the CPU times are upper bounds); the quiet-machine medians are in README.md (synflow 52 ms, "
-                  "flops 10 ms, build 12 ms per CIFAR network)."]
+                  "the CPU times are upper bounds); the one-thread medians per CIFAR network are in README.md "
+                  "(`scripts/proxies_report.py`)."]
     lines += ["", "## Why ours differ from the published figures", ""]
     c10 = x["datasets"]["cifar10"]
     sc = x.get("seed_check")
