@@ -151,11 +151,7 @@ class Bananas(WarmStartMixin, Strategy):
     def _propose(self):
         if self._init_left > 0:
             self._init_left -= 1
-            if self.warm_start is not None:
-                warm = self._warm_cell()
-                if warm is not None:
-                    return warm
-            return self.space.sample(self.rng)
+            return self._initial_cell(self.rng)
         if len(self._cells) < self.num_init:
             # Several workers: the initial results are not all in yet.
             return self.space.sample(self.rng)

@@ -50,11 +50,7 @@ class LocalSearch(WarmStartMixin, Strategy):
             if self._init_left > 0:
                 self._init_left -= 1
                 self._init_pending += 1
-                if self.warm_start is not None:
-                    warm = self._warm_cell()
-                    if warm is not None:
-                        return warm
-                return self.space.sample(self.stream)
+                return self._initial_cell(self.stream)
             # Waiting for the initial cells to finish (parallel workers):
             # keep the other workers busy with random cells.
             return self.space.sample(self.stream)

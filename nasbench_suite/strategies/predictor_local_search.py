@@ -81,10 +81,7 @@ class PredictorLocalSearch(WarmStartMixin, Strategy):
             if self._init_left > 0:
                 self._init_left -= 1
                 self._init_pending += 1
-                if self.warm_start is not None:
-                    warm = self._warm_cell()
-                    if warm is not None:
-                        return warm
+                return self._initial_cell(self.stream)
             # (or several workers waiting for the initial cells: random cells)
             return self.space.sample(self.stream)
         if self._improved is not None:

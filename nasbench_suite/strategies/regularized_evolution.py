@@ -56,11 +56,7 @@ class RegularizedEvolution(WarmStartMixin, Strategy):
     def _propose(self):
         self._asked += 1
         if self._asked <= self.population_size or len(self.population) < self.sample_size:
-            if self.warm_start is not None:
-                warm = self._warm_cell()
-                if warm is not None:
-                    return warm
-            return self.space.sample(self.stream)
+            return self._initial_cell(self.stream)
         if self._kernel is not None:
             return self._evolve_kernel()
         idx = self.stream.distinct(len(self.population), self.sample_size)

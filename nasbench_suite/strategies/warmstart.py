@@ -193,6 +193,12 @@ class WarmStartMixin:
                 "seconds_per_network": per, "seconds": scored * per, "seconds_source": source,
                 "top_score": float(scores[top[0]]) if len(top) else math.nan}
 
+    def _initial_cell(self, source):
+        """The next warm-start cell, else a random cell drawn from ``source``
+        (the strategy's stream or generator: nothing is drawn for a warm cell)."""
+        warm = self._warm_cell()
+        return warm if warm is not None else self.space.sample(source)
+
     def _warm_cell(self):
         """The next warm-start cell (best proxy score first), or None when
         they are all proposed. Raises when warm start is on but the runner
