@@ -351,6 +351,8 @@ def main(argv=None) -> int:
                     help=f"share of the cells zen is computed for (default {ZEN_FRACTION})")
     ap.add_argument("--artifact", type=Path, default=None,
                     help="copy the table here (atomically) after each data set and step")
+    ap.add_argument("--device", default=None,
+                    help="cpu (default) or cuda: e.g. zen over every cell, --zen-fraction 1 --device cuda --workers 0")
     ap.add_argument("--report-only", action="store_true", help="write the report from the table; compute nothing")
     args = ap.parse_args(argv)
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
@@ -376,7 +378,8 @@ def main(argv=None) -> int:
         steps = [(ds, ",".join(PROXIES), None) for ds in datasets] + [(ds, "zen", zen_rows) for ds in datasets]
         for ds, names, rows in steps:
             t0 = time.perf_counter()
-            s = proxies_table(str(table), names, dataset=ds, workers=args.workers, rows=rows, progress=False)
+            s = proxies_table(str(table), names, dataset=ds, workers=args.workers, rows=rows, progress=False,
+                              device=args.device)
             print(f"{ds} {names}: {s['rows']:,} rows computed in {time.perf_counter() - t0:.0f} s, "
                   f"{len(s['nan'])} with a NaN", flush=True)
             if args.artifact is not None:
