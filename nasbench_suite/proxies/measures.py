@@ -107,13 +107,20 @@ def zen(model, x, y=None, seed=0, alpha: float = 0.01) -> float:
     drawn from N(0, 1), a Gaussian input x and a perturbed one x + alpha*e
     (alpha = 0.01), f = the last 4-D feature map (before global pooling);
     score = log E_batch ||f(x) - f(x + alpha e)||_1 + sum over BN layers of
-    log sqrt(mean over channels of the batch variance of the BN's input),
-    leaving out a BN whose input is constant (variance 0: it outputs zeros,
-    whatever its scale). Needs no data: ``x`` gives only the shape; the random numbers come from
-    ``seed``."""
+    log sqrt(mean over channels of the unbiased batch variance of the BN's
+    input), leaving out a BN whose input is constant (variance 0: it outputs
+    zeros, whatever its scale). Needs no data: ``x`` gives only the shape.
+
+    The random numbers come from ``seed``, drawn in this order: x, e, then
+    the weights in module order. The inputs come first so that the score
+    does not depend on the classifier, which it never reads: networks that
+    differ only in their head (NB201's CIFAR-10 and CIFAR-100 networks) get
+    the same score."""
     gen = torch.Generator().manual_seed(int(seed))
     dev = x.device
     net = model
+    xa = torch.randn(tuple(x.shape), generator=gen).to(dev)
+    xb = xa + alpha * torch.randn(tuple(x.shape), generator=gen).to(dev)
     with torch.no_grad():
         for m in layers(net):
             m.weight.copy_(torch.randn(m.weight.shape, generator=gen).to(dev))
@@ -123,35 +130,45 @@ def zen(model, x, y=None, seed=0, alpha: float = 0.01) -> float:
             if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine:
                 m.weight.fill_(1.0)
                 m.bias.zero_()
-    xa = torch.randn(tuple(x.shape), generator=gen).to(dev)
-    xb = xa + alpha * torch.randn(tuple(x.shape), generator=gen).to(dev)
-    feats, bn_vars = [], []
+    if xa.dim() == 4:
+        # Channels-last convolutions are 1.5-3.5x faster on CPU (oneDNN) and the
+        # same function; only the rounding of the sums differs.
+        net.to(memory_format=torch.channels_last)
+        xa, xb = (t.contiguous(memory_format=torch.channels_last) for t in (xa, xb))
+    last, bn_vars = [None], []
 
     def last_4d(mod, inp, out):
+        # Only the latest 4-D output is kept (holding them all costs memory traffic).
         if isinstance(out, torch.Tensor) and out.dim() == 4:
-            feats.append(out)
+            last[0] = out
 
     def bn_in(mod, inp):
         t = inp[0]
-        bn_vars.append(t.transpose(0, 1).reshape(t.shape[1], -1).var(dim=1).mean())
+        dims = [d for d in range(t.dim()) if d != 1]
+        bn_vars.append(t.var(dim=dims).mean())
 
     leaves = [m for m in net.modules() if not list(m.children())]
     hooks = [m.register_forward_hook(last_4d) for m in leaves]
     net.train()
     try:
         with torch.no_grad():
-            feats.clear()
             net(xa)
-            fa = feats[-1] if feats else None
-            feats.clear()
+            fa, last[0] = last[0], None
             bns = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-            bn_hooks = [m.register_forward_pre_hook(bn_in) for m in bns]
+            # A BN that tracks running statistics, with momentum 1, keeps the unbiased
+            # batch variance it computes anyway (what ``Tensor.var`` gives); the others
+            # are read by a hook.
+            tracked = [m for m in bns if m.track_running_stats and m.running_var is not None]
+            for m in tracked:
+                m.momentum = 1.0
+            bn_hooks = [m.register_forward_pre_hook(bn_in) for m in bns if m not in tracked]
             try:
                 net(xb)
             finally:
                 for h in bn_hooks:
                     h.remove()
-            fb = feats[-1] if feats else None
+            fb = last[0]
+            bn_vars.extend(m.running_var.mean() for m in tracked)
     finally:
         for h in hooks:
             h.remove()
