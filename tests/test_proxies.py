@@ -96,27 +96,29 @@ def test_params_flops_and_l2_norm_by_hand():
 def test_zen_of_a_single_linear_map_by_hand():
     # One 1x1 conv, no BN: f(x) = w x, so f(x) - f(x + a e) = -a w e and the
     # score is log mean_b sum |a w e_b|. The numbers are drawn as zen draws
-    # them: the weight, then x, then e, from a Generator of the seed.
+    # them: x, then e, then the weight, from a Generator of the seed.
     conv = nn.Conv2d(2, 3, 1, bias=False)
     x = torch.zeros(4, 2, 3, 3)
     gen = torch.Generator().manual_seed(11)
-    w = torch.randn(conv.weight.shape, generator=gen).double().numpy()[:, :, 0, 0]
     torch.randn(tuple(x.shape), generator=gen)
     e = torch.randn(tuple(x.shape), generator=gen).double().numpy()
+    w = torch.randn(conv.weight.shape, generator=gen).double().numpy()[:, :, 0, 0]
     delta = 0.01 * np.einsum("oc,bchw->bohw", w, e)
     want = math.log(np.abs(delta).reshape(4, -1).sum(axis=1).mean())
     assert measures.zen(conv, x, None, seed=11) == pytest.approx(want, rel=1e-5)
 
 
-def test_zen_adds_the_log_scale_of_each_bn():
+@pytest.mark.parametrize("track", [True, False], ids=["running-stats", "batch-stats-only"])
+def test_zen_adds_the_log_scale_of_each_bn(track):
     # conv -> BN: the BN's input variance v adds log sqrt(v); BN output has unit
-    # scale, so the feature difference is that of the normalised maps.
-    net = nn.Sequential(nn.Conv2d(2, 3, 1, bias=False), nn.BatchNorm2d(3))
+    # scale, so the feature difference is that of the normalised maps. A BN with
+    # running statistics gives v through them, one without through a hook.
+    net = nn.Sequential(nn.Conv2d(2, 3, 1, bias=False), nn.BatchNorm2d(3, track_running_stats=track))
     x = torch.zeros(8, 2, 4, 4)
     gen = torch.Generator().manual_seed(3)
-    w = torch.randn((3, 2, 1, 1), generator=gen).double().numpy()[:, :, 0, 0]
     xa = torch.randn(tuple(x.shape), generator=gen).double().numpy()
     xb = xa + 0.01 * torch.randn(tuple(x.shape), generator=gen).double().numpy()
+    w = torch.randn((3, 2, 1, 1), generator=gen).double().numpy()[:, :, 0, 0]
 
     def bn(z):
         mu = z.mean(axis=(0, 2, 3), keepdims=True)
@@ -279,13 +281,14 @@ def test_a_model_is_not_modified():
     assert not net.training and all(torch.equal(before[k], v) for k, v in net.state_dict().items())
 
 
-def test_zen_of_the_cifar10_and_cifar100_networks_differ():
-    """Same body, same seed, but zen draws its inputs after redrawing every layer, the
-    classifier (10 or 100 outputs) included: the inputs differ, so the scores do."""
+def test_zen_of_the_cifar10_and_cifar100_networks_is_the_same():
+    """Same body, same seed: zen draws its inputs before the weights and never reads
+    the classifier (10 or 100 outputs), so the two networks score the same, bit for
+    bit; ImageNet16-120's network (16x16 inputs) scores otherwise."""
     small = dict(channels=4, cells_per_stage=1)
-    z10, z100 = (P.compute("zen", space="nb201", cell=CELL, dataset=ds, batch_size=4, **small)
-                 for ds in ("cifar10", "cifar100"))
-    assert math.isfinite(z10) and math.isfinite(z100) and z10 != z100
+    z10, z100, z120 = (P.compute("zen", space="nb201", cell=CELL, dataset=ds, batch_size=4, **small)
+                       for ds in ("cifar10", "cifar100", "ImageNet16-120"))
+    assert math.isfinite(z10) and z10 == z100 != z120
 
 
 def test_data_free_proxies_need_no_data_files(monkeypatch):
@@ -430,6 +433,51 @@ def test_a_table_with_the_flat_settings_of_one_dataset_resumes(tmp_path):
     with Benchmark.open(path) as b:
         settings = b.provenance["proxies"]["settings"]
     assert settings["digits"] == flat and settings["fashion-mnist"]["seed"] == 2
+
+
+SMALL = {"channels": 4, "cells_per_stage": 1}
+
+
+def test_zen_shared_between_networks_that_differ_in_the_head_equals_computing_it(tmp_path):
+    import shutil
+
+    from nasbench_suite.proxies.table import proxies_table, share_proxy
+
+    path = _table(tmp_path / "s.h5", CELLS[:4], datasets=("cifar10", "cifar100"))
+    proxies_table(path, "zen,synflow", dataset="cifar10", overrides=SMALL, workers=0, progress=False)
+    computed = str(tmp_path / "computed.h5")
+    shutil.copyfile(path, computed)
+    proxies_table(computed, "zen", dataset="cifar100", overrides=SMALL, workers=0, progress=False)
+    out = share_proxy(path, "zen", "cifar10", "cifar100", check_rows=2)
+    assert out["rows"] == 4 and out["checked_rows"] == 2
+    with Benchmark.open(path) as b, Benchmark.open(computed) as c:
+        shared = b.row_values("zc_zen", dataset="cifar100")
+        assert np.isfinite(shared).all()
+        assert shared.tolist() == c.row_values("zc_zen", dataset="cifar100").tolist()
+        prov = b.provenance["proxies"]
+    assert prov["shared"]["cifar100"]["zc_zen"]["from"] == "cifar10"
+    assert prov["settings"]["cifar100"] == {**prov["settings"]["cifar10"], "dataset": "cifar100"}
+    assert prov["sessions"][-1]["shared_from"] == "cifar10" and prov["sessions"][-1]["rows"] == 4
+    assert share_proxy(path, "zen", "cifar10", "cifar100", check_rows=2)["rows"] == 0  # nothing left
+
+
+def test_a_proxy_that_reads_the_head_the_data_or_another_shape_is_not_shared(tmp_path):
+    from nasbench_suite.proxies.table import proxies_table, share_proxy
+
+    path = _table(tmp_path / "s.h5", CELLS[:2], datasets=("cifar10", "cifar100", "ImageNet16-120"))
+    proxies_table(path, "zen,synflow", dataset="cifar10", overrides=SMALL, workers=0, progress=False)
+    # synflow sums over the classifier's weights too: 10 outputs are not 100.
+    with pytest.raises(ValueError, match="synflow of cifar100's networks is not cifar10's: 2 of 2 rows"):
+        share_proxy(path, "synflow", "cifar10", "cifar100", check_rows=5)
+    with pytest.raises(ValueError, match=r"ImageNet16-120's \(3, 16, 16\): zen differs"):
+        share_proxy(path, "zen", "cifar10", "ImageNet16-120")
+    with pytest.raises(ValueError, match="snip reads the images"):
+        share_proxy(path, "snip", "cifar10", "cifar100")
+    with pytest.raises(ValueError, match="cifar100 has no zc_zen to share"):
+        share_proxy(path, "zen", "cifar100", "cifar10")
+    with Benchmark.open(path) as b:
+        assert "zc_synflow" not in b.metrics("cifar100")
+        assert "cifar100" not in b.provenance["proxies"]["settings"]
 
 
 def test_the_reports_top_10_percent_precision_by_hand():

@@ -245,6 +245,102 @@ def proxies_table(path, proxies, dataset: str | None = None, workers=None, sched
             "nan": reasons_all, "targets": int(targets.size)}
 
 
+def share_proxy(path, proxy: str, source: str, dataset: str, check_rows: int = 50, check_seed: int = 0) -> dict:
+    """Stores the data-free proxy ``proxy`` of dataset ``source`` as
+    ``dataset``'s too, for the rows where ``source`` has a value and
+    ``dataset`` has none; returns a summary.
+
+    For networks that differ only in what the proxy never reads (zen reads
+    neither data nor the classifier: NB201's CIFAR-10 and CIFAR-100 networks
+    differ only in the classifier's outputs), computing it again gives the
+    same bits at the same cost. This is checked, not assumed: the proxy
+    must be data-free, both datasets must have the same input shape and the
+    same settings (preset, overrides, seed, batch size), and ``check_rows``
+    rows (drawn by ``numpy.random.default_rng(check_seed)``) computed again
+    on ``dataset``'s own networks, exactly as :func:`proxies_table` computes
+    them, must equal the stored values bit for bit; otherwise nothing is
+    written and the error says to compute it. The provenance records it under
+    ``proxies.shared[dataset][zc_<proxy>]`` and as a session with
+    ``shared_from`` (its CPU time is the check's)."""
+    from .. import __version__
+    from .._machine import cpu_name
+    from ..tables import Benchmark, append_results, compact
+    from ..train._torch import torch
+
+    names = check_names(proxy)
+    if len(names) != 1:
+        raise ValueError(f"share one proxy at a time, got {', '.join(names)}")
+    name, metric = names[0], metric_name(names[0])
+    if name not in DATA_FREE:
+        raise ValueError(f"{name} reads the images of the dataset it is stored under: it cannot be shared "
+                         f"between datasets; compute it (nasbench-suite proxies TABLE --proxies {name} "
+                         f"--dataset {dataset})")
+    if source == dataset:
+        raise ValueError(f"source and dataset are both {dataset!r}")
+    path = os.fspath(path)
+    t_wall = time.perf_counter()
+    with Benchmark.open(path) as b:
+        for ds in (source, dataset):
+            if ds not in b.datasets:
+                raise ValueError(f"{path} has no dataset {ds!r} (it has {', '.join(b.datasets) or 'none'})")
+        space = b.search_space
+        shapes = {ds: tuple(dataset_shape(ds)[0]) for ds in (source, dataset)}
+        if shapes[source] != shapes[dataset]:
+            raise ValueError(f"{source}'s networks read {shapes[source]} inputs and {dataset}'s {shapes[dataset]}: "
+                             f"{name} differs; compute it (nasbench-suite proxies TABLE --proxies {name} "
+                             f"--dataset {dataset})")
+        prov = b.provenance
+        meta = dict(prov.get(PROVENANCE_KEY) or {})
+        by = settings_by_dataset(meta)
+        if source not in by or metric not in b.static_metrics(source):
+            raise ValueError(f"{path}: {source} has no {metric} to share; compute it first "
+                             f"(nasbench-suite proxies TABLE --proxies {name} --dataset {source})")
+        ours = {**by[source], "dataset": dataset}
+        if dataset in by:
+            diff = _compatible(by[dataset], ours)
+            if diff:
+                raise ValueError(f"{path}: {dataset}'s proxies were computed with other settings than "
+                                 f"{source}'s ({diff}): compute {name} for it instead")
+        if metric in b.metrics(dataset) and metric not in b.static_metrics(dataset):
+            raise ValueError(f"{path}: {metric} is a per-fidelity metric of {dataset!r}, not a proxy's")
+        src = b.row_values(metric, dataset=source)
+        dst = (b.row_values(metric, dataset=dataset) if metric in b.static_metrics(dataset)
+               else np.full(len(b), np.nan))
+        have = np.flatnonzero(np.isfinite(src))
+        todo = np.flatnonzero(np.isfinite(src) & np.isnan(dst))
+        check = np.sort(np.random.default_rng(check_seed).choice(have, min(int(check_rows), have.size),
+                                                                 replace=False)) if have.size else have
+        records = {int(r): space.record(b.cell(int(r))) for r in np.union1d(todo, check).tolist()}
+    payload = {**ours, "data_root": None, "device": None, "threads": 1}
+    res = _chunk_worker(payload, check.tolist(), [[name]] * check.size, [records[int(r)] for r in check])
+    got = np.array([res["values"][int(r)][name] for r in check], dtype=float)
+    bad = check[got != src[check]]
+    if bad.size:
+        r = int(bad[0])
+        raise ValueError(f"{name} of {dataset}'s networks is not {source}'s: {bad.size} of {check.size} rows "
+                         f"checked differ (row {r}: {res['values'][r][name]!r} against {src[r]!r}); nothing was "
+                         f"written: compute it (nasbench-suite proxies TABLE --proxies {name} --dataset {dataset})")
+    append_results(path, space.name, [(space.from_record(records[int(r)]), dataset, None, None, {},
+                                       {metric: float(src[r])}) for r in todo])
+    now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    meta["settings"] = {**by, dataset: ours}
+    meta.setdefault("metrics", {})
+    shared = dict(meta.get("shared") or {})
+    shared[dataset] = {**shared.get(dataset, {}), metric: {
+        "from": source, "rows": int(todo.size), "checked_rows": int(check.size), "check_seed": int(check_seed),
+        "check": "recomputed on this dataset's networks: bit-identical", "when": now}}
+    meta["shared"] = shared
+    meta.setdefault("sessions", [])
+    session = {"started": now, "torch": torch.__version__, "nasbench_suite": __version__, "cpu": cpu_name(),
+               "cores": os.cpu_count(), "device": "cpu", "dataset": dataset, "proxies": [name],
+               "rows": int(todo.size), "cpu_seconds": res["cpu_s"], "nan": 0, "executor": "this process",
+               "shared_from": source, "checked_rows": int(check.size),
+               "wall_seconds": round(time.perf_counter() - t_wall, 1)}
+    compact(path, provenance={PROVENANCE_KEY: _with_session(meta, session)})
+    return {"path": path, "proxy": name, "source": source, "dataset": dataset, "rows": int(todo.size),
+            "checked_rows": int(check.size), "cpu_seconds": res["cpu_s"]}
+
+
 class _InlineExecutor:
     """``submit`` runs the call in this process (``workers=0``: tests, notebooks)."""
 
@@ -270,4 +366,4 @@ def _with_session(meta: dict, session: dict) -> dict:
     return json.loads(json.dumps({**meta, "sessions": sessions}))
 
 
-__all__ = ["PREFIX", "metric_name", "proxies_table", "proxy_input"]
+__all__ = ["PREFIX", "metric_name", "proxies_table", "proxy_input", "share_proxy"]
