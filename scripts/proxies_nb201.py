@@ -12,9 +12,13 @@ CIFAR-100 and ImageNet16-120 networks, against the table's accuracies
    15,625 cells (C=16, N=5; 10 / 100 / 120 classes; 3x32x32 / 3x32x32 /
    3x16x16 inputs) with ``nasbench_suite.proxies.table.proxies_table``
    (resumable: run the same command again after a kill);
-3. then ``zen`` (about 0.8 s per CIFAR network: 3.5 core-hours for the
-   space) on a seeded uniform sample of the cells (``--zen-fraction``,
-   default 5%: 781 cells, the same for the three data sets);
+3. then ``zen`` of every cell (``--zen-fraction`` below 1: of a seeded
+   uniform sample, the same cells for the three data sets): computed for
+   CIFAR-10 and ImageNet16-120 (about 0.5 and 0.14 s per network on one
+   core: 2.8 core-hours for the two), and for CIFAR-100 shared from
+   CIFAR-10 by ``proxies.table.share_proxy`` (the two networks differ only
+   in the classifier, which zen never reads; 50 cells recomputed on the
+   CIFAR-100 networks must match bit for bit, else it stops);
 4. after each step, with ``--artifact PATH``, copies the table to PATH
    atomically (readers never see half a file);
 5. writes ``reports/proxies/nb201.md`` (``nb201.json``, one scatter plot per
@@ -47,9 +51,14 @@ PROXIES = ("synflow", "params", "flops")
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 #: Abdelfattah et al. 2021 (REFERENCE.md): Spearman over all of NB201 against the final test accuracy.
 PUBLISHED = {"synflow": {"cifar10": 0.737, "cifar100": 0.763, "ImageNet16-120": 0.751}}
-ZEN_FRACTION = 0.05
+ZEN_FRACTION = 1.0
 ZEN_SEED = 0
-SEED_CHECK = 1  # synflow of zen's sample of CIFAR-10 networks again, from this seed
+#: zen of a data set taken from another's, checked by recomputing SHARE_CHECK cells (share_proxy).
+ZEN_SHARED = {"cifar100": "cifar10"}
+SHARE_CHECK = 50
+#: The cells of the synflow seed check: a seeded 5% sample.
+CHECK_FRACTION = 0.05
+SEED_CHECK = 1  # synflow of a 5% sample of CIFAR-10 networks again, from this seed
 LABEL = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "ImageNet16-120": "ImageNet16-120"}
 
 
@@ -178,7 +187,7 @@ def report(table: Path, out: Path, zen_rows: np.ndarray) -> str:
             if entry["nan_connected"]["zen"] == 0:
                 entry["stats"]["zen"] = stats(vals["zen"][zen_rows], truth[zen_rows], valid[zen_rows],
                                                valid200[zen_rows])
-                if "synflow" in entry["stats"]:  # synflow on the zen sample: what the sample alone says
+                if "synflow" in entry["stats"] and zen_rows.size < n:  # synflow on zen's sample: its error
                     entry["stats"]["synflow@zen_sample"] = stats(vals["synflow"][zen_rows], truth[zen_rows],
                                                                  valid[zen_rows], valid200[zen_rows])
             if "synflow" in entry["stats"]:
@@ -188,14 +197,16 @@ def report(table: Path, out: Path, zen_rows: np.ndarray) -> str:
                 scatter(ds, plot, truth, entry["stats"], out)
             numbers["datasets"][ds] = entry
         if "synflow" in numbers["datasets"]["cifar10"]["stats"]:
+            check_rows = zen_sample(n, CHECK_FRACTION)
             try:  # computed once: reused from the report's previous numbers for the same sample
                 old = json.loads((out / "nb201.json").read_text())["seed_check"]
-                assert old["rows_drawn"] == zen_rows.size and old["seed"] == SEED_CHECK
+                assert old["rows_drawn"] == check_rows.size and old["seed"] == SEED_CHECK
             except (OSError, KeyError, ValueError, AssertionError, TypeError):
-                old = dict(seed_check(bench, "cifar10", zen_rows), rows_drawn=int(zen_rows.size))
+                old = dict(seed_check(bench, "cifar10", check_rows), rows_drawn=int(check_rows.size))
             numbers["seed_check"] = old
     sessions = _sessions(prov)
     numbers["sessions"] = sessions
+    numbers["shared"] = (prov.get("proxies") or {}).get("shared") or {}
     numbers["machine"] = {"cpu": cpu_name(), "cores": os.cpu_count(), "python": platform.python_version()}
     (out / "nb201.json").write_text(json.dumps(numbers, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     text = markdown(numbers)
@@ -205,6 +216,36 @@ def report(table: Path, out: Path, zen_rows: np.ndarray) -> str:
 
 def _cell(st: dict | None, key: str) -> str:
     return "-" if st is None else f"{st[key]:.3f}"
+
+
+def zen_paragraph(x: dict) -> str:
+    """Which cells zen covers, how each data set's was obtained, and its cost."""
+    n, zn = x["rows"], x["zen_rows"]
+    cost = {}
+    for s in x["sessions"]:
+        if s["proxies"] == ["zen"] and not s.get("shared_from") and s["rows"]:
+            cpu, rows = cost.get(s["dataset"], (0.0, 0))
+            cost[s["dataset"]] = (cpu + s["cpu_seconds"], rows + s["rows"])
+    where = ("**zen on every cell**" if zn == n else
+             f"**zen is on a sample, not the whole space**: {zn:,} cells ({100 * zn / n:.0f}%), drawn uniformly "
+             f"without replacement by `numpy.random.default_rng({ZEN_SEED})` (`zen_sample` in the script), the "
+             "same cells for each data set")
+    text = where + ". " + "".join(
+        f"{LABEL[d]}: {1000 * c / r:.0f} ms of CPU per network ({c / 3600:.2f} core-hours for {r:,}). "
+        for d, (c, r) in cost.items())
+    for ds, by_metric in (x.get("shared") or {}).items():
+        sh = by_metric.get("zc_zen")
+        if sh:
+            text += (f"{LABEL.get(ds, ds)}'s zen is {LABEL.get(sh['from'], sh['from'])}'s, not computed again: the two "
+                     "networks differ only in the classifier (10 vs 100 outputs), which zen never reads (it draws "
+                     "its inputs before the weights and reads the last feature map before the pooling), so "
+                     "computing it again gives the same bits at the same cost. This is checked, not assumed: "
+                     f"`proxies.table.share_proxy` recomputed {sh['checked_rows']} cells on the "
+                     f"{LABEL.get(ds, ds)} networks and found them bit-identical before storing {sh['rows']:,} values "
+                     "(the table's provenance `proxies.shared`; `--no-share` computes them instead). ")
+    if zn < n:
+        text += "The row `synflow (zen's sample)` is synflow on the same cells: the sampling error of zen's figures."
+    return text.strip()
 
 
 def markdown(x: dict) -> str:
@@ -221,14 +262,7 @@ def markdown(x: dict) -> str:
              "metrics `zc_<name>` of each data set. Ground truth: the `nb201-full` table (NATS-Bench topology "
              f"accuracies, means over the official seeds). Rows: {n:,} cells, every cell (isomorphic ones "
              "included, as the published figures count them); synflow, params and flops on all of them.", "",
-             f"**zen is on a sample, not the whole space**: {zn:,} cells ({100 * zn / n:.0f}%), drawn uniformly "
-             f"without replacement by `numpy.random.default_rng({ZEN_SEED})` (`zen_sample` in the script), the same "
-             "cells for the three data sets. zen costs about 0.8 s of CPU per CIFAR network (3.5 core-hours for "
-             "the space on CIFAR-10 alone; README.md's table), the sample about 0.4 core-hours for the three. "
-             "zen is computed for CIFAR-10 and CIFAR-100 separately: their bodies are the same and drawn alike, "
-             "but zen draws its Gaussian inputs after redrawing every layer's weights, classifier included "
-             "(10 vs 100 outputs), so the inputs differ and so do the scores (in the 4th digit). The row "
-             "`synflow (zen's sample)` is synflow on the same cells: the sampling error of zen's figures.", "",
+             zen_paragraph(x), "",
              "NaN rows: cells where the proxy is undefined, all of them disconnected cells (no path from "
              "the input to the output: zen's two outputs are equal and its log is -inf); left out of the "
              "correlations. Top-10% precision: the share of the proxy's top 10% of cells that are in the top 10% by test "
@@ -274,6 +308,11 @@ def markdown(x: dict) -> str:
               "|---|---|---:|---:|---:|---:|---|"]
     for s in sessions:
         star = "" if s.get("named_dataset") else " *"
+        if s.get("shared_from"):  # its CPU time is the check's, not the rows'
+            lines.append(f"| {s['dataset']}{star} | {'/'.join(s['proxies'])} | {s['rows']:,} shared from "
+                         f"{s['shared_from']} | {s['cpu_seconds']:,.0f} (recomputing {s['checked_rows']} to check) | "
+                         f"- | {s['wall_seconds']:,.0f} | {s.get('executor', '?')}, {s['cpu']}, torch {s['torch']} |")
+            continue
         lines.append(f"| {s['dataset']}{star} | {'/'.join(s['proxies'])} | {s['rows']:,} | {s['cpu_seconds']:,.0f} | "
                      f"{1000 * s['cpu_seconds'] / max(s['rows'], 1):.0f} | {s['wall_seconds']:,.0f} | "
                      f"{s.get('executor', '?')}, {s['cpu']}, torch {s['torch']} |")
@@ -322,7 +361,8 @@ def markdown(x: dict) -> str:
                      "halves of one held-out set, and the two columns agree.")
     if sc:
         lines.append(f"- The initial weights (one draw per network, seed 0 here; theirs another draw from their "
-                     f"network code): on zen's {sc['rows']:,}-cell sample of CIFAR-10 networks, synflow from seed 0 has "
+                     f"network code): on a seeded {sc['rows']:,}-cell sample of CIFAR-10 networks, synflow from "
+                     "seed 0 has "
                      f"Spearman {sc['spearman_seed0']:.3f} against test_acc@200, from seed {sc['seed']} "
                      f"{sc['spearman_other']:.3f}, and the two draws rank the cells with Spearman "
                      f"{sc['spearman_between']:.3f} between them: the draw moves the figure by "
@@ -353,6 +393,8 @@ def main(argv=None) -> int:
                     help="copy the table here (atomically) after each data set and step")
     ap.add_argument("--device", default=None,
                     help="cpu (default) or cuda: e.g. zen over every cell, --zen-fraction 1 --device cuda --workers 0")
+    ap.add_argument("--no-share", action="store_true",
+                    help="compute CIFAR-100's zen on its own networks instead of sharing CIFAR-10's")
     ap.add_argument("--report-only", action="store_true", help="write the report from the table; compute nothing")
     args = ap.parse_args(argv)
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
@@ -375,13 +417,23 @@ def main(argv=None) -> int:
     if not args.report_only:
         from nasbench_suite.proxies.table import proxies_table
 
-        steps = [(ds, ",".join(PROXIES), None) for ds in datasets] + [(ds, "zen", zen_rows) for ds in datasets]
+        from nasbench_suite.proxies.table import share_proxy
+
+        share = {d: src for d, src in ZEN_SHARED.items() if src in datasets and not args.no_share}
+        steps = ([(ds, ",".join(PROXIES), None) for ds in datasets]
+                 + [(ds, "zen", zen_rows) for ds in datasets if ds not in share]
+                 + [(ds, "zen", None) for ds in datasets if ds in share])
         for ds, names, rows in steps:
             t0 = time.perf_counter()
-            s = proxies_table(str(table), names, dataset=ds, workers=args.workers, rows=rows, progress=False,
-                              device=args.device)
-            print(f"{ds} {names}: {s['rows']:,} rows computed in {time.perf_counter() - t0:.0f} s, "
-                  f"{len(s['nan'])} with a NaN", flush=True)
+            if ds in share and names == "zen":
+                s = share_proxy(str(table), "zen", share[ds], ds, check_rows=SHARE_CHECK)
+                print(f"{ds} zen: {s['rows']:,} rows shared from {share[ds]} ({s['checked_rows']} recomputed, "
+                      f"bit-identical) in {time.perf_counter() - t0:.0f} s", flush=True)
+            else:
+                s = proxies_table(str(table), names, dataset=ds, workers=args.workers, rows=rows, progress=False,
+                                  device=args.device)
+                print(f"{ds} {names}: {s['rows']:,} rows computed in {time.perf_counter() - t0:.0f} s, "
+                      f"{len(s['nan'])} with a NaN", flush=True)
             if args.artifact is not None:
                 publish(table, args.artifact)
                 print(f"copied to {args.artifact}", flush=True)

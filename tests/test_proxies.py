@@ -495,6 +495,23 @@ def test_the_reports_top_10_percent_precision_by_hand():
     assert precision_top(score, truth) == 0.5
 
 
+def test_the_nb201_report_says_how_each_datasets_zen_was_obtained():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from proxies_nb201 import zen_paragraph
+
+    sessions = [{"dataset": "cifar10", "proxies": ["zen"], "rows": 100, "cpu_seconds": 40.0},
+                {"dataset": "cifar100", "proxies": ["zen"], "rows": 100, "cpu_seconds": 2.0, "shared_from": "cifar10"}]
+    shared = {"cifar100": {"zc_zen": {"from": "cifar10", "rows": 100, "checked_rows": 50}}}
+    every = zen_paragraph({"rows": 100, "zen_rows": 100, "sessions": sessions, "shared": shared})
+    assert every.startswith("**zen on every cell**. CIFAR-10: 400 ms of CPU per network")
+    assert "CIFAR-100's zen is CIFAR-10's" in every and "recomputed 50 cells" in every and "CIFAR-100: " not in every
+    part = zen_paragraph({"rows": 100, "zen_rows": 5, "sessions": sessions[:1], "shared": {}})
+    assert "on a sample, not the whole space**: 5 cells (5%)" in part and "synflow (zen's sample)" in part
+
+
 def test_the_nb201_scripts_zen_sample_and_atomic_copy(tmp_path):
     import sys
     from pathlib import Path
