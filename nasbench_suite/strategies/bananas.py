@@ -95,9 +95,6 @@ Thompson draws.)
 """
 from __future__ import annotations
 
-import math
-import numbers
-
 import numpy as np
 
 from ..predictors.mlp_ensemble import MLPEnsemble, _mean_std
@@ -105,10 +102,8 @@ from .base import Strategy, check_positive_int
 from .warmstart import DEFAULT_N, WarmStartMixin
 
 
-def _check_positive_float(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
+#: The MLPEnsemble settings BANANAS passes through (kwargs of the same names).
+_ENSEMBLE_ARGS = ("num_ensemble", "num_layers", "layer_width", "epochs", "batch_size", "lr", "max_steps")
 
 
 class Bananas(WarmStartMixin, Strategy):
@@ -124,16 +119,15 @@ class Bananas(WarmStartMixin, Strategy):
         self.num_init = check_positive_int("num_init", num_init)
         self._init_warm_start(warm_start, warm_start_n, warm_start_k, warm_start_seconds, self.num_init)
         self.k = check_positive_int("k", k)
-        self.num_ensemble = check_positive_int("num_ensemble", num_ensemble, 2)
         self.num_candidates = check_positive_int("num_candidates", num_candidates)
         self.num_arches_to_mutate = check_positive_int("num_arches_to_mutate", num_arches_to_mutate)
         self.patience_factor = check_positive_int("patience_factor", patience_factor)
-        self.num_layers = check_positive_int("num_layers", num_layers)
-        self.layer_width = check_positive_int("layer_width", layer_width)
-        self.epochs = check_positive_int("epochs", epochs)
-        self.batch_size = check_positive_int("batch_size", batch_size)
-        self.lr = _check_positive_float("lr", lr)
-        self.max_steps = None if max_steps is None else check_positive_int("max_steps", max_steps)
+        # The ensemble's settings, checked by its constructor (which draws nothing).
+        proto = MLPEnsemble(self.rng, num_ensemble=num_ensemble, num_layers=num_layers, layer_width=layer_width,
+                            epochs=epochs, batch_size=batch_size, lr=lr, max_steps=max_steps)
+        self._ensemble_args = {name: getattr(proto, name) for name in _ENSEMBLE_ARGS}
+        for name, value in self._ensemble_args.items():
+            setattr(self, name, value)
         if self.k > self.num_candidates:
             raise ValueError(f"k ({self.k}) must not exceed num_candidates ({self.num_candidates})")
         if self.num_arches_to_mutate > self.num_candidates:
@@ -174,9 +168,7 @@ class Bananas(WarmStartMixin, Strategy):
         X = self.space.encode([self._cells[i] for i in ok], self.space.predictor_encoding)
         # The ensemble standardises the targets (math.fsum mean and std) and
         # draws its initial weights, then its row orders, from self.rng.
-        self._model = MLPEnsemble(self.rng, num_ensemble=self.num_ensemble, num_layers=self.num_layers,
-                                  layer_width=self.layer_width, epochs=self.epochs,
-                                  batch_size=self.batch_size, lr=self.lr, max_steps=self.max_steps)
+        self._model = MLPEnsemble(self.rng, **self._ensemble_args)
         self._model.fit(X, values[ok])
         self._fitted_on = len(self._values)
         self.fits += 1
