@@ -231,8 +231,11 @@ def zen_paragraph(x: dict) -> str:
              f"without replacement by `numpy.random.default_rng({ZEN_SEED})` (`zen_sample` in the script), the "
              "same cells for each data set")
     text = where + ". " + "".join(
-        f"{LABEL[d]}: {1000 * c / r:.0f} ms of CPU per network ({c / 3600:.2f} core-hours for {r:,}). "
-        for d, (c, r) in cost.items())
+        f"{LABEL[d]}: {1000 * c / r:.0f} ms of CPU per network, {c / 3600:.2f} core-hours over {r:,} networks "
+        f"computed. " for d, (c, r) in cost.items())
+    if any(r > n for _, r in cost.values()):
+        text += ("(More networks than cells: a NaN counts as missing, so a resume computes the disconnected "
+                 "cells again.) ")
     for ds, by_metric in (x.get("shared") or {}).items():
         sh = by_metric.get("zc_zen")
         if sh:

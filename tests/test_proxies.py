@@ -506,7 +506,7 @@ def test_the_nb201_report_says_how_each_datasets_zen_was_obtained():
                 {"dataset": "cifar100", "proxies": ["zen"], "rows": 100, "cpu_seconds": 2.0, "shared_from": "cifar10"}]
     shared = {"cifar100": {"zc_zen": {"from": "cifar10", "rows": 100, "checked_rows": 50}}}
     every = zen_paragraph({"rows": 100, "zen_rows": 100, "sessions": sessions, "shared": shared})
-    assert every.startswith("**zen on every cell**. CIFAR-10: 400 ms of CPU per network")
+    assert every.startswith("**zen on every cell**. CIFAR-10: 400 ms of CPU per network, 0.01 core-hours over 100")
     assert "CIFAR-100's zen is CIFAR-10's" in every and "recomputed 50 cells" in every and "CIFAR-100: " not in every
     part = zen_paragraph({"rows": 100, "zen_rows": 5, "sessions": sessions[:1], "shared": {}})
     assert "on a sample, not the whole space**: 5 cells (5%)" in part and "synflow (zen's sample)" in part
