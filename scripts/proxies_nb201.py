@@ -418,9 +418,7 @@ def main(argv=None) -> int:
     with Benchmark.open(str(table)) as b:
         zen_rows = zen_sample(len(b), args.zen_fraction)
     if not args.report_only:
-        from nasbench_suite.proxies.table import proxies_table
-
-        from nasbench_suite.proxies.table import share_proxy
+        from nasbench_suite.proxies.table import proxies_table, share_proxy
 
         share = {d: src for d, src in ZEN_SHARED.items() if src in datasets and not args.no_share}
         steps = ([(ds, ",".join(PROXIES), None) for ds in datasets]

@@ -134,12 +134,9 @@ def proxies_table(path, proxies, dataset: str | None = None, workers=None, sched
     """
     from concurrent.futures import FIRST_COMPLETED, wait
 
-    from .. import __version__
-    from .._machine import cpu_name
     from ..progress import Progress
     from ..runner.grid import open_executor
     from ..tables import Benchmark, append_results, compact
-    from ..train._torch import torch
     from ..train.networks import network_module
     from ..train.presets import get_preset
 
@@ -194,10 +191,7 @@ def proxies_table(path, proxies, dataset: str | None = None, workers=None, sched
         meta["metrics"][metric_name(nm)] = (f"zero-cost proxy {nm} (nasbench_suite.proxies; higher predicts "
                                             f"better), reading {proxy_input(nm, batch_size)}")
     meta.setdefault("sessions", [])
-    session = {"started": datetime.now(timezone.utc).isoformat(timespec="microseconds"), "torch": torch.__version__,
-               "nasbench_suite": __version__, "cpu": cpu_name(), "cores": os.cpu_count(),
-               "device": str(device or "cpu"), "dataset": dataset, "proxies": names, "rows": 0, "cpu_seconds": 0.0,
-               "wall_seconds": 0.0, "nan": 0}
+    session = _new_session(dataset, names, device)
     payload = {**settings, "overrides": p_over, "data_root": None if data_root is None else os.fspath(data_root),
                "device": None if device is None else str(device), "threads": 1}
     compact(path, provenance={PROVENANCE_KEY: _with_session(meta, session)})  # settings first: a resume checks them
@@ -262,10 +256,7 @@ def share_proxy(path, proxy: str, source: str, dataset: str, check_rows: int = 5
     written and the error says to compute it. The provenance records it under
     ``proxies.shared[dataset][zc_<proxy>]`` and as a session with
     ``shared_from`` (its CPU time is the check's)."""
-    from .. import __version__
-    from .._machine import cpu_name
     from ..tables import Benchmark, append_results, compact
-    from ..train._torch import torch
 
     names = check_names(proxy)
     if len(names) != 1:
@@ -322,20 +313,15 @@ def share_proxy(path, proxy: str, source: str, dataset: str, check_rows: int = 5
                          f"written: compute it (nasbench-suite proxies TABLE --proxies {name} --dataset {dataset})")
     append_results(path, space.name, [(space.from_record(records[int(r)]), dataset, None, None, {},
                                        {metric: float(src[r])}) for r in todo])
-    now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    session = _new_session(dataset, [name], None)
+    session.update(rows=int(todo.size), cpu_seconds=res["cpu_s"], executor="this process", shared_from=source,
+                   checked_rows=int(check.size), wall_seconds=round(time.perf_counter() - t_wall, 1))
     meta["settings"] = {**by, dataset: ours}
-    meta.setdefault("metrics", {})
     shared = dict(meta.get("shared") or {})
     shared[dataset] = {**shared.get(dataset, {}), metric: {
         "from": source, "rows": int(todo.size), "checked_rows": int(check.size), "check_seed": int(check_seed),
-        "check": "recomputed on this dataset's networks: bit-identical", "when": now}}
+        "check": "recomputed on this dataset's networks: bit-identical", "when": session["started"]}}
     meta["shared"] = shared
-    meta.setdefault("sessions", [])
-    session = {"started": now, "torch": torch.__version__, "nasbench_suite": __version__, "cpu": cpu_name(),
-               "cores": os.cpu_count(), "device": "cpu", "dataset": dataset, "proxies": [name],
-               "rows": int(todo.size), "cpu_seconds": res["cpu_s"], "nan": 0, "executor": "this process",
-               "shared_from": source, "checked_rows": int(check.size),
-               "wall_seconds": round(time.perf_counter() - t_wall, 1)}
     compact(path, provenance={PROVENANCE_KEY: _with_session(meta, session)})
     return {"path": path, "proxy": name, "source": source, "dataset": dataset, "rows": int(todo.size),
             "checked_rows": int(check.size), "cpu_seconds": res["cpu_s"]}
@@ -355,6 +341,18 @@ class _InlineExecutor:
 @contextlib.contextmanager
 def _inline():
     yield _InlineExecutor(), 1, "this process"
+
+
+def _new_session(dataset: str, names: list, device) -> dict:
+    """A session record of the ``proxies`` provenance, nothing computed yet."""
+    from .. import __version__
+    from .._machine import cpu_name
+    from ..train._torch import torch
+
+    return {"started": datetime.now(timezone.utc).isoformat(timespec="microseconds"), "torch": torch.__version__,
+            "nasbench_suite": __version__, "cpu": cpu_name(), "cores": os.cpu_count(),
+            "device": str(device or "cpu"), "dataset": dataset, "proxies": list(names), "rows": 0,
+            "cpu_seconds": 0.0, "wall_seconds": 0.0, "nan": 0}
 
 
 def _with_session(meta: dict, session: dict) -> dict:
